@@ -1,0 +1,62 @@
+"""Stage 6 of the workflow: predictions in inference mode, metrics, and the exact least-squares fit."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._checks import check_pair, check_tensor
+
+__all__ = ["predict", "mae", "mse", "least_squares_fit"]
+
+
+def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """Return the model's predictions for X in eval mode under torch.inference_mode, on X's device."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    X = check_tensor("X", X)
+    param = next(model.parameters(), None)
+    if param is not None and param.device != X.device:
+        raise ValueError(
+            f"model is on {param.device} but X is on {X.device}: move both to one device, "
+            "e.g. X = X.to(device) and model.to(device)"
+        )
+    model.eval()
+    with torch.inference_mode():
+        return model(X)
+
+
+def mae(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
+    """Mean absolute error between predictions and targets."""
+    y_pred, y_true = _check_shapes(y_pred, y_true)
+    return (y_pred - y_true).abs().mean().item()
+
+
+def mse(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
+    """Mean squared error between predictions and targets."""
+    y_pred, y_true = _check_shapes(y_pred, y_true)
+    return (y_pred - y_true).pow(2).mean().item()
+
+
+def _check_shapes(y_pred: object, y_true: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the pair if they are tensors of one shape (no silent broadcasting), else raise."""
+    y_pred, y_true = check_pair("y_pred", y_pred, "y_true", y_true)
+    if y_pred.shape != y_true.shape:
+        raise ValueError(
+            f"y_pred and y_true must have the same shape, got {list(y_pred.shape)} and {list(y_true.shape)}"
+        )
+    if y_pred.device != y_true.device:
+        raise ValueError(f"y_pred is on {y_pred.device} but y_true is on {y_true.device}: move both to one device")
+    return y_pred.detach().float(), y_true.detach().float()
+
+
+def least_squares_fit(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Return the (weight, bias) that minimise the squared error exactly, via torch.linalg.lstsq."""
+    X, y = check_pair("X", X, "y", y)
+    if X.dim() != 2 or X.shape[1] != 1 or y.reshape(len(y), -1).shape[1] != 1:
+        raise ValueError(f"X and y must have shape [N, 1], got {list(X.shape)} and {list(y.shape)}")
+    if len(X) < 2:
+        raise ValueError(f"least_squares_fit needs at least 2 points, got {len(X)}")
+    A = torch.cat([X, torch.ones_like(X)], dim=1).double().cpu()
+    solution = torch.linalg.lstsq(A, y.reshape(-1, 1).double().cpu()).solution
+    return solution[0, 0].item(), solution[1, 0].item()

@@ -1,0 +1,37 @@
+"""Shared fixtures: the course's straight-line data and its ordered 40/10 split."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display here; must come before pyplot is imported anywhere
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import helpers  # noqa: E402
+
+
+@pytest.fixture
+def line():
+    """The canonical 50-point line y = 0.7 X + 0.3."""
+    return helpers.make_line_data()
+
+
+@pytest.fixture
+def split(line):
+    """The ordered 40/10 split of the canonical line."""
+    return helpers.train_test_split(*line)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every figure a test opened, so memory does not grow across the suite."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture
+def seeded():
+    """Seed torch with 42 (the course's reference seed)."""
+    torch.manual_seed(42)

@@ -1,0 +1,194 @@
+"""save/load of models and checkpoints: round trips, atomic writes, safe loading, clear errors."""
+
+import os
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import helpers
+
+
+def test_model_round_trip_gives_equal_parameters_and_predictions(tmp_path, line, seeded):
+    model = helpers.LinearRegressionModel()
+    path = helpers.save_model(model, tmp_path / "deep" / "folder" / "model.pt")
+    assert path.is_file()
+    loaded = helpers.load_model(helpers.LinearRegressionModel(), path)
+    assert torch.equal(loaded.weights, model.weights) and torch.equal(loaded.bias, model.bias)
+    assert torch.equal(helpers.predict(loaded, line[0]), helpers.predict(model, line[0]))
+
+
+def test_save_model_is_atomic_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch, seeded):
+    path = tmp_path / "model.pt"
+    good = helpers.LinearRegressionModel()
+    helpers.save_model(good, path)
+
+    def broken_save(obj, f, *args, **kwargs):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        helpers.save_model(helpers.LinearRegressionModel(), path)
+    monkeypatch.undo()
+    loaded = helpers.load_model(helpers.LinearRegressionModel(), path)
+    assert torch.equal(loaded.weights, good.weights)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]  # no temp file left behind
+
+
+class _Boom:
+    """An object whose unpickling would run code: os.system is called on load."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned > pwned.txt",))
+
+
+def test_load_refuses_a_pickle_that_would_run_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pt"
+    torch.save({"weights": torch.zeros(1), "bias": _Boom()}, path)
+    with pytest.raises(ValueError, match="refused to load .*evil.pt"):
+        helpers.load_model(helpers.LinearRegressionModel(), path)
+    assert not (tmp_path / "pwned.txt").exists()
+
+
+def test_load_refuses_a_whole_pickled_model(tmp_path):
+    path = tmp_path / "whole.pt"
+    torch.save(helpers.LinearRegressionModel(), path)
+    with pytest.raises(ValueError, match="state_dict"):
+        helpers.load_model(helpers.LinearRegressionModel(), path)
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        helpers.load_model(helpers.LinearRegressionModel(), tmp_path / "nope.pt")
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        helpers.load_checkpoint(tmp_path / "nope.pt", helpers.LinearRegressionModel())
+
+
+@pytest.mark.parametrize("cut", [0, 10, 0.5])
+def test_truncated_or_corrupted_file_names_the_file(tmp_path, cut):
+    path = tmp_path / "model.pt"
+    helpers.save_model(helpers.LinearRegressionModel(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(cut * len(data)) if isinstance(cut, float) else cut])
+    with pytest.raises(ValueError, match="model.pt"):
+        helpers.load_model(helpers.LinearRegressionModel(), path)
+
+
+def test_garbage_file_names_the_file(tmp_path):
+    path = tmp_path / "notes.pt"
+    path.write_text("these are my notes, not a model")
+    with pytest.raises(ValueError, match="notes.pt"):
+        helpers.load_model(helpers.LinearRegressionModel(), path)
+
+
+def test_mismatched_model_lists_missing_and_unexpected_keys_and_is_left_untouched(tmp_path, seeded):
+    path = helpers.save_model(helpers.LinearRegressionModel(), tmp_path / "v1.pt")
+    other = helpers.LinearRegressionModelV2()
+    before = {k: v.clone() for k, v in other.state_dict().items()}
+    with pytest.raises(ValueError) as err:
+        helpers.load_model(other, path)
+    message = str(err.value)
+    assert "v1.pt" in message and "linear_layer.weight" in message and "'weights'" in message
+    assert "missing" in message and "unexpected" in message
+    assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
+
+
+def test_wrong_shapes_are_reported(tmp_path):
+    path = helpers.save_model(nn.Linear(2, 1), tmp_path / "wide.pt")
+    with pytest.raises(ValueError, match=r"shapes .*weight"):
+        helpers.load_model(nn.Linear(1, 1), path)
+
+
+def _train(model, optimizer, train, test, epochs):
+    return helpers.fit(model, train, test, nn.MSELoss(), optimizer, epochs)
+
+
+def test_resuming_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path, split):
+    train, test = split[:2], split[2:]
+    torch.manual_seed(0)
+    straight = helpers.LinearRegressionModelV2()
+    opt = torch.optim.Adam(straight.parameters(), lr=0.05)
+    _train(straight, opt, train, test, 40)
+
+    torch.manual_seed(0)
+    first = helpers.LinearRegressionModelV2()
+    opt1 = torch.optim.Adam(first.parameters(), lr=0.05)
+    history = _train(first, opt1, train, test, 15)
+    path = helpers.save_checkpoint(tmp_path / "ckpt.pt", first, opt1, epoch=15, history=history.test_loss)
+
+    resumed = helpers.LinearRegressionModelV2()  # fresh weights and a fresh Adam: all from the file
+    opt2 = torch.optim.Adam(resumed.parameters(), lr=0.05)
+    checkpoint = helpers.load_checkpoint(path, resumed, opt2)
+    assert checkpoint["epoch"] == 15 and checkpoint["history"] == history.test_loss
+    _train(resumed, opt2, train, test, 40 - checkpoint["epoch"])
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resuming_with_a_shuffled_dataloader_is_exact_too(tmp_path, split):
+    def loaders():
+        return DataLoader(TensorDataset(*split[:2]), batch_size=8, shuffle=True), split[2:]
+
+    torch.manual_seed(1)
+    straight = helpers.LinearRegressionModelV2()
+    opt = torch.optim.SGD(straight.parameters(), lr=0.05, momentum=0.9)
+    _train(straight, opt, *loaders(), 6)
+
+    torch.manual_seed(1)
+    first = helpers.LinearRegressionModelV2()
+    opt1 = torch.optim.SGD(first.parameters(), lr=0.05, momentum=0.9)
+    _train(first, opt1, *loaders(), 3)
+    path = helpers.save_checkpoint(tmp_path / "ckpt.pt", first, opt1, epoch=3)
+    torch.manual_seed(999)  # anything that happens in between must not change the shuffles
+    resumed = helpers.LinearRegressionModelV2()
+    opt2 = torch.optim.SGD(resumed.parameters(), lr=0.05, momentum=0.9)
+    helpers.load_checkpoint(path, resumed, opt2)
+    _train(resumed, opt2, *loaders(), 3)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_is_loadable_with_plain_torch_load_weights_only(tmp_path):
+    model = helpers.LinearRegressionModel()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    path = helpers.save_checkpoint(tmp_path / "c.pt", model, opt, 3, note="hello", losses=[0.5, 0.25])
+    raw = torch.load(path, weights_only=True)
+    assert raw["epoch"] == 3 and raw["note"] == "hello" and raw["losses"] == [0.5, 0.25]
+    assert set(raw["model_state_dict"]) == {"weights", "bias"}
+
+
+def test_checkpoint_rejects_extras_that_would_not_load_safely(tmp_path):
+    model = helpers.LinearRegressionModel()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises(TypeError, match=r"extra config\['fn'\]"):
+        helpers.save_checkpoint(tmp_path / "c.pt", model, opt, 1, config={"fn": print})
+    with pytest.raises(ValueError, match="reserved"):
+        helpers.save_checkpoint(tmp_path / "c.pt", model, opt, 1, torch_rng_state=torch.zeros(1))
+    assert not (tmp_path / "c.pt").exists()
+
+
+def test_a_model_file_is_not_a_checkpoint(tmp_path):
+    path = helpers.save_model(helpers.LinearRegressionModel(), tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        helpers.load_checkpoint(path, helpers.LinearRegressionModel())
+
+
+def test_optimizer_mismatch_leaves_the_model_untouched(tmp_path, seeded):
+    model = helpers.LinearRegressionModel()
+    path = helpers.save_checkpoint(tmp_path / "c.pt", model, torch.optim.SGD(model.parameters(), lr=0.1), 1)
+    target = helpers.LinearRegressionModel()
+    before = target.weights.clone()
+    wrong = torch.optim.SGD([target.weights], lr=0.1)  # one parameter where the file has two
+    with pytest.raises(ValueError, match="optimizer state does not match"):
+        helpers.load_checkpoint(path, target, wrong)
+    assert torch.equal(target.weights, before)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_model_saved_on_cuda_loads_on_cpu(tmp_path):
+    path = helpers.save_model(helpers.LinearRegressionModelV2().to("cuda"), tmp_path / "gpu.pt")
+    model = helpers.load_model(helpers.LinearRegressionModelV2(), path, device="cpu")
+    assert next(model.parameters()).device.type == "cpu"
