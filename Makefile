@@ -7,12 +7,14 @@ BIN := $(VENV)/bin
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help install dev lab test unit notebooks data clean
+.PHONY: help install dev lab test unit notebooks execute stamp data clean
 
 help:
 	@echo "make lab    - set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test   - set up .venv and run every test: helpers, notebooks (nbval strict)"
 	@echo "make unit   - the helpers' unit tests only"
+	@echo "make execute - re-record every notebook's stored outputs (one fresh run each); NB=notebooks/01_data.ipynb for one"
+	@echo "make stamp  - re-stamp the Colab badge and setup cell from pyproject.toml's Repository URL"
 	@echo "make data   - rewrite data/ from helpers (the files are committed)"
 	@echo "make clean  - remove .venv and what the notebooks and tests wrote"
 
@@ -44,6 +46,13 @@ notebooks: dev
 	if [ $$rc -eq 5 ]; then echo "no notebooks to check yet"; rc=0; fi; exit $$rc
 
 test: unit notebooks
+
+# stamp badges and setup cells, execute each notebook in a fresh kernel, store the outputs
+execute: dev
+	$(BIN)/python tools/execute_notebooks.py $(NB)
+
+stamp: dev
+	$(BIN)/python tools/stamp_notebooks.py
 
 data: install
 	$(BIN)/python -c "import helpers; helpers.save_line_csv('data/straight_line.csv', *helpers.make_line_data())"
