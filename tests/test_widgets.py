@@ -1,0 +1,163 @@
+"""The widget explorers: they build with no arguments, show the right numbers, respond to every
+control, and never raise at a slider's ends. Runs under ipywidgets 8 (the course pin) and 7.7.1
+(Colab's), see `make test`."""
+
+import ipywidgets
+import pytest
+import torch
+from torch import nn
+
+import helpers
+from helpers import explore
+from helpers import widgets as W
+
+EXPLORERS = [W.line_explorer, W.split_explorer, W.optimizer_explorer, W.training_explorer]
+PNG = b"\x89PNG"
+
+
+def test_all_lists_the_explorers():
+    assert {f.__name__ for f in EXPLORERS} <= set(W.__all__)
+
+
+@pytest.mark.parametrize("build", EXPLORERS, ids=lambda f: f.__name__)
+def test_builds_with_no_arguments_and_shows_a_picture(build):
+    explorer = build()
+    assert isinstance(explorer, ipywidgets.VBox)
+    assert explorer.image in explorer.children and bytes(explorer.image.value).startswith(PNG)
+    assert explorer.result is not None and explorer.image.layout.display != "none"
+    assert any(isinstance(c, (ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.IntSlider))
+               for c in explorer.controls.values())
+
+
+def _ends(control):
+    if isinstance(control, ipywidgets.FloatLogSlider):
+        return [control.base ** control.min, control.base ** control.max]
+    if hasattr(control, "min"):
+        return [control.min, control.max]
+    if isinstance(control, ipywidgets.Checkbox):
+        return [True, False]
+    if hasattr(control, "options"):
+        return list(control.options)
+    return []
+
+
+@pytest.mark.parametrize("build", EXPLORERS, ids=lambda f: f.__name__)
+def test_every_control_at_its_ends_never_raises(build):
+    explorer = build()
+    for name, control in explorer.controls.items():
+        start = control.value if hasattr(control, "value") else None
+        for value in _ends(control):
+            control.value = value  # observers run synchronously: an exception would surface here
+            shown = explorer.image.layout.display != "none"
+            assert shown or explorer.message.value, f"{name}={value}: neither a picture nor a message"
+        if start is not None:
+            control.value = start
+
+
+def test_line_explorer_draws_the_data_of_its_sliders():
+    explorer = W.line_explorer()
+    first = bytes(explorer.image.value)
+    explorer.set_values(weight=-1.5, bias=0.5, n_points=20)
+    X, y = explorer.result["X"], explorer.result["y"]
+    assert X.shape == (20, 1) and torch.allclose(y, -1.5 * X + 0.5)
+    assert bytes(explorer.image.value) != first and "[20, 1]" in explorer.message.value
+
+
+def test_split_explorer_shows_extrapolation_only_for_the_ordered_split():
+    explorer = W.split_explorer()
+    ordered = dict(explorer.result)
+    assert ordered["outside"] == len(ordered["X_test"]) == 10
+    explorer.controls["shuffle"].value = True
+    shuffled = explorer.result
+    assert shuffled["outside"] < ordered["outside"]
+    assert shuffled["test_mse"] < ordered["test_mse"]  # the bent data punishes extrapolation
+    assert "extrapolate" in W.split_explorer().message.value
+
+
+def test_split_explorer_accepts_the_learners_data():
+    X = torch.linspace(0, 2, 30).unsqueeze(1)
+    explorer = W.split_explorer(X, 3 * X - 1, train_fraction=0.5)
+    assert len(explorer.result["X_train"]) == 15 and explorer.result["weight"] == pytest.approx(3, abs=1e-4)
+
+
+def test_optimizer_explorer_shows_the_loss_of_a_model_with_those_parameters(split):
+    explorer = W.optimizer_explorer()
+    explorer.set_values(weight=0.55, bias=0.2)
+    model = helpers.LinearRegressionModel()
+    with torch.no_grad():
+        model.weights.fill_(0.55), model.bias.fill_(0.2)
+    X, y = split[0], split[1]
+    assert explorer.result["losses"]["MSE"] == pytest.approx(nn.MSELoss()(model(X), y).item(), abs=1e-7)
+    assert explorer.result["losses"]["L1"] == pytest.approx(nn.L1Loss()(model(X), y).item(), abs=1e-7)
+    assert f"{explorer.result['losses']['L1']:.4f}" in explorer.message.value
+
+
+def test_optimizer_step_button_moves_where_autograd_says_and_draws_the_path(split):
+    explorer = W.optimizer_explorer(lr=0.1, loss="MSE")
+    step_button = explorer.controls["step"]
+    start = explorer.values()
+    picture = bytes(explorer.image.value)
+    step_button.click()
+    expected = explore.gradient_step(split[0], split[1], start["weight"], start["bias"], 0.1, "MSE")
+    assert (explorer.values()["weight"], explorer.values()["bias"]) == pytest.approx(expected, abs=1e-9)
+    assert len(explorer.result["path"]) == 2 and bytes(explorer.image.value) != picture
+    step_button.click()
+    assert len(explorer.result["path"]) == 3
+    explorer.controls["weight"].value = 1.0  # a move by hand starts a new path
+    assert len(explorer.result["path"]) == 1
+
+
+def test_optimizer_explorer_starts_from_the_learners_model_and_refuses_others():
+    model = helpers.LinearRegressionModelV2()
+    explorer = W.optimizer_explorer(model=model)
+    w, b = explore.two_parameters(model)
+    assert explorer.values()["weight"] == pytest.approx(w, abs=0.01)
+    with pytest.raises(ValueError, match="two scalar parameters"):
+        W.optimizer_explorer(model=nn.Linear(3, 1))
+
+
+def test_training_explorer_defaults_reproduce_the_reference_run():
+    explorer = W.training_explorer()
+    run = explorer.result["run"]
+    assert run.path[-1] == pytest.approx((0.5784, 0.3513), abs=1e-4)
+    assert "0.5784" in explorer.message.value
+
+
+def test_training_explorer_trains_on_release_only():
+    explorer = W.training_explorer()
+    sliders = [c for c in explorer.controls.values() if hasattr(c, "continuous_update")]
+    assert sliders and all(c.continuous_update is False for c in sliders)
+
+
+def test_a_learning_rate_that_diverges_shows_a_message_not_nan_plots():
+    explorer = W.training_explorer(loss="MSE")
+    explorer.controls["lr"].value = 10.0
+    assert "blew up" in explorer.message.value and explorer.image.layout.display == "none"
+    explorer.controls["lr"].value = 0.1
+    assert "blew up" not in explorer.message.value and explorer.image.layout.display != "none"
+
+
+def test_train_button_retrains_and_adam_gets_closer():
+    explorer = W.training_explorer()
+    explorer.set_values(optimizer="Adam", lr=0.02, epochs=300)
+    w, b = explorer.result["run"].path[-1]
+    assert abs(w - 0.7) < 0.05 and abs(b - 0.3) < 0.05
+    before = explorer.result
+    explorer.controls["train"].click()
+    assert explorer.result is not before and explorer.result["run"].path[-1] == pytest.approx((w, b))
+
+
+def test_training_explorer_takes_the_learners_model_and_data():
+    X = torch.linspace(0, 1, 20).unsqueeze(1)
+    explorer = W.training_explorer((X, 2 * X), (X, 2 * X), model=nn.Sequential(nn.Linear(1, 4), nn.Linear(4, 1)),
+                                   lr=0.05, loss="MSE")
+    assert explorer.result["run"].path == [] and bytes(explorer.image.value).startswith(PNG)
+
+
+def test_explorers_do_not_import_pyplot():
+    import subprocess
+    import sys
+
+    code = "import sys, helpers.widgets as W; W.training_explorer(); print('matplotlib.pyplot' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False" and "Warning" not in out.stderr
