@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,8 @@ __all__ = ["save_model", "load_model", "save_checkpoint", "load_checkpoint"]
 M = TypeVar("M", bound=nn.Module)
 RESERVED = ("model_state_dict", "optimizer_state_dict", "epoch", "torch_rng_state")
 SAFE_TYPES = (torch.Tensor, int, float, bool, str, type(None))
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read the process umask once (os.umask can only be read by setting it)
 
 
 def _check_model(model: object) -> nn.Module:
@@ -38,6 +41,7 @@ def _atomic_save(obj: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
@@ -56,10 +60,12 @@ def _safe_load(path: Path, map_location: torch.device | str | None) -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # torch's message carries terminal colours
+        found = [line.strip().split(". Please")[0] for line in text.splitlines() if "GLOBAL" in line]
         raise ValueError(
             f"refused to load {path}: it holds Python objects other than tensors and plain data, and "
             "unpickling them could run code (weights_only=True). Save a state_dict instead "
-            f"(helpers.save_model). Details: {str(exc).splitlines()[0]}"
+            f"(helpers.save_model). {found[0] if found else text.splitlines()[0].strip()}"
         ) from None
     except Exception as exc:  # noqa: BLE001 - any other failure means the file is damaged
         raise ValueError(f"could not read {path}: the file is truncated, corrupted or not a torch file ({exc})") from None

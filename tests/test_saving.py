@@ -19,6 +19,13 @@ def test_model_round_trip_gives_equal_parameters_and_predictions(tmp_path, line,
     assert torch.equal(helpers.predict(loaded, line[0]), helpers.predict(model, line[0]))
 
 
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    path = helpers.save_model(helpers.LinearRegressionModel(), tmp_path / "m.pt")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_save_model_is_atomic_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch, seeded):
     path = tmp_path / "model.pt"
     good = helpers.LinearRegressionModel()
@@ -48,9 +55,11 @@ def test_load_refuses_a_pickle_that_would_run_code(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "evil.pt"
     torch.save({"weights": torch.zeros(1), "bias": _Boom()}, path)
-    with pytest.raises(ValueError, match="refused to load .*evil.pt"):
+    with pytest.raises(ValueError, match="refused to load .*evil.pt") as err:
         helpers.load_model(helpers.LinearRegressionModel(), path)
     assert not (tmp_path / "pwned.txt").exists()
+    assert "GLOBAL" in str(err.value) and "system" in str(err.value)  # says what it refused
+    assert "\x1b[" not in str(err.value)  # no terminal colour codes
 
 
 def test_load_refuses_a_whole_pickled_model(tmp_path):
