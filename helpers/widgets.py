@@ -22,12 +22,13 @@ from .evaluation import least_squares_fit
 
 __all__ = ["Explorer", "line_explorer", "split_explorer", "optimizer_explorer", "training_explorer"]
 
-DPI = 72
+DPI = 80
 TRAIN, TEST, PRED, TRUE = "tab:blue", "tab:green", "tab:red", "black"
 WIDE = {"description_width": "initial"}
+TOGGLES = {"description_width": "initial", "button_width": "64px"}
 
 
-def _figure(ncols: int = 1, width: float = 5.5, height: float = 3.6) -> tuple[Any, list]:
+def _figure(ncols: int = 1, width: float = 6.0, height: float = 3.8) -> tuple[Any, list]:
     """Return a new Figure (not pyplot: nothing to close, nothing auto-shown) and its axes."""
     from matplotlib.figure import Figure
 
@@ -57,7 +58,8 @@ class Explorer(widgets.VBox):
         self.result: dict | None = None
         self.figure: Any = None
         self.message = widgets.HTML(value="")
-        self.image = widgets.Image(format="png")
+        # at its own size, left-aligned: a flex box would otherwise stretch (and blur) the picture
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
         self._paused = False
         header = widgets.HTML(value=f"<b>{title}</b><br><span style='font-size:90%'>{hint}</span>")
         rows = [widgets.HBox(list(controls.values())[i : i + 3]) for i in range(0, len(controls), 3)]
@@ -84,6 +86,7 @@ class Explorer(widgets.VBox):
         self._show(self.result.get("message", ""))
         if self.result.get("draw", True):
             self.figure = self._draw(self.result)
+            self.image.width = str(round(self.figure.get_figwidth() * DPI))
             self.image.value = _png(self.figure)
 
     def _show(self, message: str) -> None:
@@ -253,13 +256,14 @@ def optimizer_explorer(
 
     stepping = [False]
     controls = {
-        "weight": _slider("weight", start[0], -1, 2, 0.01, readout_format=".4f"),
-        "bias": _slider("bias", start[1], -1, 1.5, 0.01, readout_format=".4f"),
-        "loss": widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss", style=WIDE),
+        "weight": _slider("weight", start[0], -1, 2, 0.001, readout_format=".4f"),
+        "bias": _slider("bias", start[1], -1, 1.5, 0.001, readout_format=".4f"),
+        "loss": widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss", style=TOGGLES),
         "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.1, description="learning rate",
                                      style=WIDE, readout_format=".3f"),
     }
-    step_button = widgets.Button(description="Take one gradient step", button_style="primary")
+    step_button = widgets.Button(description="Take one gradient step", button_style="primary",
+                                 layout=widgets.Layout(width="auto"))
     controls["step"] = step_button
     explorer = Explorer("Be the optimizer", "Drag the weight and bias to make the loss small, then press the "
                         "button to see where one step of gradient descent would take you.", controls, compute, draw)
@@ -341,11 +345,11 @@ def training_explorer(
         "lr": widgets.FloatLogSlider(value=lr, base=10, min=-4, max=1, step=0.1, description="learning rate",
                                      readout_format=".4f", **slider),
         "epochs": widgets.IntSlider(value=epochs, min=10, max=1000, step=10, description="epochs", **slider),
-        "loss": widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss", style=WIDE),
+        "loss": widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss", style=TOGGLES),
         "optimizer": widgets.ToggleButtons(options=list(explore.OPTIMIZERS), value=optimizer,
-                                           description="optimizer", style=WIDE),
+                                           description="optimizer", style=TOGGLES),
     }
-    train_button = widgets.Button(description="Train again", button_style="primary")
+    train_button = widgets.Button(description="Train again", button_style="primary", layout=widgets.Layout(width="auto"))
     controls["train"] = train_button
     explorer = Explorer("Training explorer", "Pick a learning rate, epochs, loss and optimizer; training runs "
                         "when you let go of a slider. Where does L1 + SGD stall? What does Adam do?",
