@@ -7,12 +7,16 @@ BIN := $(VENV)/bin
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help install dev lab test unit notebooks execute stamp data clean
+VENV7 ?= .venv-widgets7
+
+.PHONY: help install dev lab test unit widgets7 browser notebooks execute stamp data clean
 
 help:
 	@echo "make lab    - set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test   - set up .venv and run every test: helpers, notebooks (nbval strict)"
-	@echo "make unit   - the helpers' unit tests only"
+	@echo "make unit   - the helpers' unit tests (the browser test included)"
+	@echo "make widgets7 - the explorers' tests again under ipywidgets 7.7.1, as Colab has it"
+	@echo "make browser - only the real-browser test (JupyterLab in headless Chromium)"
 	@echo "make execute - re-record every notebook's stored outputs (one fresh run each); NB=notebooks/01_data.ipynb for one"
 	@echo "make stamp  - re-stamp the Colab badge and setup cell from pyproject.toml's Repository URL"
 	@echo "make data   - rewrite data/ from helpers (the files are committed)"
@@ -31,6 +35,12 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.course-installed
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# a Colab-like environment (ipywidgets 7.7.1, IPython 7, ipykernel 6) for the explorers' tests
+$(VENV7)/.installed: requirements-widgets7.txt pyproject.toml
+	[ -x $(VENV7)/bin/python ] || $(PYTHON) -m venv $(VENV7)
+	$(VENV7)/bin/python -m pip install --quiet -r requirements-widgets7.txt
+	touch $@
+
 install: $(VENV)/.course-installed
 dev: $(VENV)/.dev-installed
 
@@ -40,12 +50,18 @@ lab: install
 unit: dev
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests
 
+widgets7: $(VENV7)/.installed
+	MPLBACKEND=Agg $(VENV7)/bin/python -m pytest -p no:cacheprovider tests/test_widgets.py tests/test_explore.py
+
+browser: dev
+	$(BIN)/python -m pytest -m browser tests/test_browser.py
+
 # nbval exits 5 when it collects nothing (no notebooks yet): that is not a failure
 notebooks: dev
 	@$(BIN)/python -m pytest $(NBVAL) notebooks; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no notebooks to check yet"; rc=0; fi; exit $$rc
 
-test: unit notebooks
+test: unit widgets7 notebooks
 
 # stamp badges and setup cells, execute each notebook in a fresh kernel, store the outputs
 execute: dev
@@ -58,4 +74,4 @@ data: install
 	$(BIN)/python -c "import helpers; helpers.save_line_csv('data/straight_line.csv', *helpers.make_line_data())"
 
 clean:
-	rm -rf $(VENV) notebooks/models artifacts .pytest_cache
+	rm -rf $(VENV) $(VENV7) notebooks/models artifacts .pytest_cache
