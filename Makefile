@@ -9,7 +9,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 
 VENV7 ?= .venv-widgets7
 
-.PHONY: help install dev lab test unit widgets7 browser notebooks execute stamp data clean
+.PHONY: help install dev lab test unit widgets7 browser notebooks execute stamp bench data clean
 
 help:
 	@echo "make lab    - set up .venv (first time only) and open JupyterLab on notebooks/"
@@ -19,6 +19,7 @@ help:
 	@echo "make browser - only the real-browser test (JupyterLab in headless Chromium)"
 	@echo "make execute - re-record every notebook's stored outputs (one fresh run each); NB=notebooks/01_data.ipynb for one"
 	@echo "make stamp  - re-stamp the Colab badge and setup cell from pyproject.toml's Repository URL"
+	@echo "make bench  - measure speed and closeness; writes benchmarks/RESULTS.md and results.json"
 	@echo "make data   - rewrite data/ from helpers (the files are committed)"
 	@echo "make clean  - remove .venv and what the notebooks and tests wrote"
 
@@ -69,6 +70,9 @@ execute: dev
 
 stamp: dev
 	$(BIN)/python tools/stamp_notebooks.py
+
+bench: dev
+	$(BIN)/python benchmarks/bench.py
 
 data: install
 	$(BIN)/python -c "import helpers; helpers.save_line_csv('data/straight_line.csv', *helpers.make_line_data())"

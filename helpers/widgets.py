@@ -45,6 +45,32 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+class _Blitted:
+    """A figure drawn once; each redraw repaints only its moving artists over the saved background."""
+
+    def __init__(self, fig: Any, moving: list) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.figure, self.moving, self.canvas = fig, moving, FigureCanvasAgg(fig)
+        for artist in moving:
+            artist.set_animated(True)  # left out of the full draw below
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+
+    def png(self) -> bytes:
+        """Repaint the moving artists on the background and return the picture as PNG bytes."""
+        from PIL import Image
+
+        self.canvas.restore_region(self.background)
+        for artist in self.moving:
+            self.figure.draw_artist(artist)
+        buf = io.BytesIO()
+        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+            buf, format="png", compress_level=1
+        )
+        return buf.getvalue()
+
+
 def _np(t: torch.Tensor) -> Any:
     """Return a tensor as a flat NumPy array for matplotlib."""
     return t.detach().cpu().reshape(-1).numpy()
@@ -85,9 +111,10 @@ class Explorer(widgets.VBox):
             return
         self._show(self.result.get("message", ""))
         if self.result.get("draw", True):
-            self.figure = self._draw(self.result)
+            drawn = self._draw(self.result)  # a Figure, or a _Blitted one that repaints only what moves
+            self.figure = drawn.figure if isinstance(drawn, _Blitted) else drawn
             self.image.width = str(round(self.figure.get_figwidth() * DPI))
-            self.image.value = _png(self.figure)
+            self.image.value = drawn.png() if isinstance(drawn, _Blitted) else _png(drawn)
 
     def _show(self, message: str) -> None:
         """Show `message` above the picture; hide the picture when there is nothing sound to draw."""
@@ -240,19 +267,33 @@ def optimizer_explorer(
                 "message": f"L1 loss: {losses['L1']:.4f} &nbsp; MSE: {losses['MSE']:.4f} &nbsp; "
                 f"(least squares: weight {best[0]:.4f}, bias {best[1]:.4f})"}
 
-    def draw(r: dict) -> Any:
+    xs = torch.tensor([X.min().item(), X.max().item()])
+    scenes: dict[str, tuple[_Blitted, dict]] = {}  # one per loss: the landscape is the slow part to draw
+
+    def scene(loss: str) -> tuple[_Blitted, dict]:
+        """Draw the still parts once (data, landscape, legends); return them and the moving artists."""
         fig, (left, right) = _figure(2, width=4.6)
         left.scatter(_np(X), _np(y), c=TRAIN, s=12, label="data")
-        xs = torch.tensor([X.min().item(), X.max().item()])
-        left.plot(_np(xs), _np(r["weight"] * xs + r["bias"]), c=PRED, label="your model")
-        left.set(xlabel="X", ylabel="y", ylim=(-1.5, 3.5), title=f"{r['loss']} loss {r['losses'][r['loss']]:.4f}")
+        (line,) = left.plot(_np(xs), _np(xs), c=PRED, label="your model")
+        left.set(xlabel="X", ylabel="y", ylim=(-1.5, 3.5), title=" ")
         left.legend(loc="upper left")
-        _landscape(right, grids[r["loss"]], ws, bs, best)
-        pw, pb = zip(*r["path"])
-        right.plot(pw, pb, c="white", lw=1, marker=".", ms=5)
-        right.plot(r["weight"], r["bias"], marker="o", ms=9, c=PRED, mec="white", ls="none", label="you")
+        _landscape(right, grids[loss], ws, bs, best)
+        (trail,) = right.plot([], [], c="white", lw=1, marker=".", ms=5)
+        (dot,) = right.plot([], [], marker="o", ms=9, c=PRED, mec="white", ls="none", label="you")
         right.legend(loc="lower left", fontsize=8)
-        return fig
+        right.set(xlim=(-1, 2), ylim=(-1, 1.5))
+        moving = {"line": line, "title": left.title, "trail": trail, "dot": dot}
+        return _Blitted(fig, list(moving.values())), moving
+
+    def draw(r: dict) -> _Blitted:
+        if r["loss"] not in scenes:
+            scenes[r["loss"]] = scene(r["loss"])
+        blitted, moving = scenes[r["loss"]]
+        moving["line"].set_ydata(_np(r["weight"] * xs + r["bias"]))
+        moving["title"].set_text(f"{r['loss']} loss {r['losses'][r['loss']]:.4f}")
+        moving["trail"].set_data(*zip(*r["path"]))
+        moving["dot"].set_data([r["weight"]], [r["bias"]])
+        return blitted
 
     stepping = [False]
     controls = {

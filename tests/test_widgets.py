@@ -161,3 +161,17 @@ def test_explorers_do_not_import_pyplot():
     code = "import sys, helpers.widgets as W; W.training_explorer(); print('matplotlib.pyplot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False" and "Warning" not in out.stderr
+
+
+def test_optimizer_fast_redraw_is_pixel_identical_to_a_full_render():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    explorer = W.optimizer_explorer()
+    explorer.set_values(weight=1.2, bias=-0.4)
+    explorer.controls["step"].click()
+    fast = np.asarray(Image.open(io.BytesIO(bytes(explorer.image.value))).convert("RGBA"))
+    full = np.asarray(Image.open(io.BytesIO(W._png(explorer.figure))).convert("RGBA"))
+    assert fast.shape == full.shape and (fast == full).all()
