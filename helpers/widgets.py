@@ -51,9 +51,13 @@ class _Blitted:
     def __init__(self, fig: Any, moving: list) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        self.figure, self.moving, self.canvas = fig, moving, FigureCanvasAgg(fig)
-        for artist in moving:
-            artist.set_animated(True)  # left out of the full draw below
+        # repainted in the order a full draw would use, so the picture is the same pixel for pixel
+        # (the axes' frames too, which a full draw paints over anything that reaches the edge)
+        frames = [spine for ax in fig.axes for spine in ax.spines.values()]
+        self.figure, self.canvas = fig, FigureCanvasAgg(fig)
+        self.moving = sorted([*moving, *frames], key=lambda artist: artist.get_zorder())
+        for artist in self.moving:
+            artist.set_animated(True)  # left out of the background drawn below
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(fig.bbox)
 
@@ -151,14 +155,22 @@ def _line_compute(weight: float, bias: float, noise_std: float, n_points: int, s
             f"{len(X)} samples with 1 feature each."}
 
 
-def _line_draw(r: dict) -> Any:
+def _points(X: torch.Tensor, y: torch.Tensor) -> Any:
+    """Return (X, y) as an [N, 2] array, what a scatter's set_offsets takes."""
+    import numpy as np
+
+    return np.column_stack([_np(X), _np(y)])
+
+
+def _line_scene() -> tuple[_Blitted, dict]:
+    """Axes, legend and labels drawn once; the dots, the true line and the title move."""
     fig, (ax,) = _figure()
-    ax.scatter(_np(r["X"]), _np(r["y"]), c=TRAIN, s=12, label="data (X, y)")
-    ax.plot([0, 1], [r["bias"], r["weight"] + r["bias"]], c=TRUE, ls="--", label="true line")
-    ax.set(xlabel="X", ylabel="y", xlim=(-0.05, 1.05), ylim=(-2.3, 3.5),
-           title=f"y = {r['weight']:.2f} X + {r['bias']:.2f} + noise")
-    ax.legend(loc="upper left")
-    return fig
+    dots = ax.scatter([], [], c=TRAIN, s=12, label="data (X, y)")
+    (true_line,) = ax.plot([0, 1], [0, 0], c=TRUE, ls="--", label="true line")
+    ax.set(xlabel="X", ylabel="y", xlim=(-0.05, 1.05), ylim=(-2.3, 3.5), title=" ")
+    legend = ax.legend(loc="upper left")
+    moving = {"dots": dots, "true_line": true_line, "title": ax.title}
+    return _Blitted(fig, [*moving.values(), legend]), moving  # the legend is repainted to stay on top
 
 
 def line_explorer(
@@ -172,8 +184,16 @@ def line_explorer(
         "n_points": widgets.IntSlider(value=n_points, min=2, max=200, description="points", style=WIDE),
         "seed": widgets.IntSlider(value=seed, min=0, max=20, description="noise seed", style=WIDE),
     }
+    blitted, moving = _line_scene()
+
+    def draw(r: dict) -> _Blitted:
+        moving["dots"].set_offsets(_points(r["X"], r["y"]))
+        moving["true_line"].set_ydata([r["bias"], r["weight"] + r["bias"]])
+        moving["title"].set_text(f"y = {r['weight']:.2f} X + {r['bias']:.2f} + noise")
+        return blitted
+
     return Explorer("Line explorer", "Change the line and the noise; the dashed line is the truth the "
-                    "model will have to find from the dots alone.", controls, _line_compute, _line_draw)
+                    "model will have to find from the dots alone.", controls, _line_compute, draw)
 
 
 # 2. Split explorer --------------------------------------------------------------------------------
@@ -183,6 +203,24 @@ def _split_data() -> tuple[torch.Tensor, torch.Tensor]:
     """The course line, bent a little and with some noise, the way real data rarely is a straight line."""
     X, y = make_line_data(noise_std=0.03, seed=0)
     return X, y + 0.8 * X**2
+
+
+def _split_scene(X: torch.Tensor, y: torch.Tensor) -> tuple[_Blitted, dict]:
+    """Axes sized to the data and the legend drawn once; the band, dots, fitted line and title move."""
+    from matplotlib.patches import Rectangle
+
+    fig, (ax,) = _figure(width=6.5)
+    band = Rectangle((0, 0), 0, 1, transform=ax.get_xaxis_transform(), color=TRAIN, alpha=0.08, label="training range")
+    ax.add_patch(band)
+    train = ax.scatter([], [], c=TRAIN, s=12, label="train")
+    test = ax.scatter([], [], c=TEST, s=12, label="test")
+    x_low, x_high, y_low, y_high = X.min().item(), X.max().item(), y.min().item(), y.max().item()
+    (fit,) = ax.plot([x_low, x_high], [y_low, y_high], c=PRED, label="line fitted on train")
+    pad_x, pad_y = 0.05 * (x_high - x_low), 0.1 * (y_high - y_low)
+    ax.set(xlabel="X", ylabel="y", xlim=(x_low - pad_x, x_high + pad_x), ylim=(y_low - pad_y, y_high + pad_y), title=" ")
+    legend = ax.legend(loc="upper left")
+    moving = {"band": band, "train": train, "test": test, "fit": fit, "title": ax.title}
+    return _Blitted(fig, [*moving.values(), legend]), moving  # the legend is repainted to stay on top
 
 
 def split_explorer(
@@ -208,16 +246,18 @@ def split_explorer(
                         f"Test MSE of the line fitted on train: {r['test_mse']:.4f}")
         return r
 
-    def draw(r: dict) -> Any:
-        fig, (ax,) = _figure(width=6.5)
-        ax.axvspan(*r["train_range"], color=TRAIN, alpha=0.08, label="training range")
-        ax.scatter(_np(r["X_train"]), _np(r["y_train"]), c=TRAIN, s=12, label="train")
-        ax.scatter(_np(r["X_test"]), _np(r["y_test"]), c=TEST, s=12, label="test")
-        xs = torch.tensor([X.min().item(), X.max().item()])
-        ax.plot(_np(xs), _np(r["weight"] * xs + r["bias"]), c=PRED, label="line fitted on train")
-        ax.set(xlabel="X", ylabel="y", title="shuffled split" if r["shuffle"] else "ordered split")
-        ax.legend(loc="upper left")
-        return fig
+    xs = torch.tensor([X.min().item(), X.max().item()])
+    blitted, moving = _split_scene(X, y)
+
+    def draw(r: dict) -> _Blitted:
+        low, high = r["train_range"]
+        moving["band"].set_x(low)
+        moving["band"].set_width(high - low)
+        moving["train"].set_offsets(_points(r["X_train"], r["y_train"]))
+        moving["test"].set_offsets(_points(r["X_test"], r["y_test"]))
+        moving["fit"].set_ydata(_np(r["weight"] * xs + r["bias"]))
+        moving["title"].set_text("shuffled split" if r["shuffle"] else "ordered split")
+        return blitted
 
     controls = {
         "train_fraction": _slider("train fraction", train_fraction, 0.1, 0.9, 0.05),
@@ -271,19 +311,18 @@ def optimizer_explorer(
     scenes: dict[str, tuple[_Blitted, dict]] = {}  # one per loss: the landscape is the slow part to draw
 
     def scene(loss: str) -> tuple[_Blitted, dict]:
-        """Draw the still parts once (data, landscape, legends); return them and the moving artists."""
+        """Draw the still parts once (data, landscape, axes); return them and the moving artists."""
         fig, (left, right) = _figure(2, width=4.6)
         left.scatter(_np(X), _np(y), c=TRAIN, s=12, label="data")
         (line,) = left.plot(_np(xs), _np(xs), c=PRED, label="your model")
         left.set(xlabel="X", ylabel="y", ylim=(-1.5, 3.5), title=" ")
-        left.legend(loc="upper left")
         _landscape(right, grids[loss], ws, bs, best)
         (trail,) = right.plot([], [], c="white", lw=1, marker=".", ms=5)
         (dot,) = right.plot([], [], marker="o", ms=9, c=PRED, mec="white", ls="none", label="you")
-        right.legend(loc="lower left", fontsize=8)
         right.set(xlim=(-1, 2), ylim=(-1, 1.5))
+        legends = [left.legend(loc="upper left"), right.legend(loc="lower left", fontsize=8)]
         moving = {"line": line, "title": left.title, "trail": trail, "dot": dot}
-        return _Blitted(fig, list(moving.values())), moving
+        return _Blitted(fig, [*moving.values(), *legends]), moving  # legends move too: they stay on top
 
     def draw(r: dict) -> _Blitted:
         if r["loss"] not in scenes:

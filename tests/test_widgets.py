@@ -163,15 +163,21 @@ def test_explorers_do_not_import_pyplot():
     assert out.stdout.strip() == "False" and "Warning" not in out.stderr
 
 
-def test_optimizer_fast_redraw_is_pixel_identical_to_a_full_render():
+@pytest.mark.parametrize(
+    "build, values",
+    [(W.line_explorer, {"weight": -1.2, "noise_std": 0.3, "n_points": 120}),
+     (W.split_explorer, {"train_fraction": 0.4, "shuffle": True, "seed": 7}),
+     (W.optimizer_explorer, {"weight": 1.2, "bias": -0.4, "loss": "L1"})],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_fast_redraw_is_pixel_identical_to_a_full_render(build, values):
     import io
 
     import numpy as np
     from PIL import Image
 
-    explorer = W.optimizer_explorer()
-    explorer.set_values(weight=1.2, bias=-0.4)
-    explorer.controls["step"].click()
+    explorer = build()
+    explorer.set_values(**values)
     fast = np.asarray(Image.open(io.BytesIO(bytes(explorer.image.value))).convert("RGBA"))
     full = np.asarray(Image.open(io.BytesIO(W._png(explorer.figure))).convert("RGBA"))
     assert fast.shape == full.shape and (fast == full).all()
