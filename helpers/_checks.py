@@ -1,7 +1,5 @@
 """Argument checks shared by the helpers: each raises a plain-words error naming the argument."""
 
-from __future__ import annotations
-
 import math
 from numbers import Real
 

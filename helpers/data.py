@@ -1,7 +1,5 @@
 """Stage 1 and 2 of the workflow: make the straight-line data, split it, and keep it in a CSV file."""
 
-from __future__ import annotations
-
 import os
 import struct
 from pathlib import Path

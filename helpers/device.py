@@ -1,7 +1,5 @@
 """Stage 8 of the workflow: pick the best device and make runs repeatable."""
 
-from __future__ import annotations
-
 import random
 
 import torch

@@ -1,7 +1,5 @@
 """Stage 6 of the workflow: predictions in inference mode, metrics, and the exact least-squares fit."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

@@ -4,8 +4,6 @@ Kept apart from the drawing (helpers.widgets) so that tests can check every numb
 shows, and so that a learner can call the same functions in a notebook cell.
 """
 
-from __future__ import annotations
-
 import copy
 import math
 from dataclasses import dataclass, field

@@ -1,7 +1,5 @@
 """Stage 4 of the workflow: the two linear-regression models the course builds."""
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

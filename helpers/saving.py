@@ -1,7 +1,5 @@
 """Stage 7 of the workflow: save and load models and checkpoints, atomically and safely."""
 
-from __future__ import annotations
-
 import os
 import pickle
 import re

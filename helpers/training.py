@@ -1,7 +1,5 @@
 """Stage 5 of the workflow: one training step, one testing step, and a loop over epochs."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
