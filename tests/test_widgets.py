@@ -10,6 +10,7 @@ from torch import nn
 import helpers
 from helpers import explore
 from helpers import widgets as W
+from helpers.widgets._base import _png
 
 EXPLORERS = [W.line_explorer, W.split_explorer, W.optimizer_explorer, W.training_explorer]
 PNG = b"\x89PNG"
@@ -179,5 +180,5 @@ def test_fast_redraw_is_pixel_identical_to_a_full_render(build, values):
     explorer = build()
     explorer.set_values(**values)
     fast = np.asarray(Image.open(io.BytesIO(bytes(explorer.image.value))).convert("RGBA"))
-    full = np.asarray(Image.open(io.BytesIO(W._png(explorer.figure))).convert("RGBA"))
+    full = np.asarray(Image.open(io.BytesIO(_png(explorer.figure))).convert("RGBA"))
     assert fast.shape == full.shape and (fast == full).all()

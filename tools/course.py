@@ -29,16 +29,21 @@ def badge_markdown(notebook: Path, branch: str = "main") -> str:
 
 
 def setup_cell_source() -> str:
-    """Return the canonical first code cell: installs helpers in Colab only, then imports it."""
+    """Return the canonical first code cell: in Colab, fetch the course and install helpers; then import it."""
     return (
-        f"{SETUP_MARKER}, install the course's helpers package (Colab keeps its own torch).\n"
-        "# Anywhere else (make lab, pip, conda) helpers is already installed and this only imports it.\n"
+        f"{SETUP_MARKER}, fetch the course (its data/ folder) and install its helpers package;\n"
+        "# Colab keeps its own torch. Anywhere else (make lab, pip, conda) this only imports helpers.\n"
+        "import os\n"
         "import sys\n"
         "\n"
-        'if "google.colab" in sys.modules:\n'
+        'if "google.colab" in sys.modules and not os.path.isfile("../data/straight_line.csv"):\n'
         "    import subprocess\n"
         "\n"
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{repository_url()}"], check=True)\n'
+        f'    COURSE = os.environ.get("COURSE_REPO", "{repository_url()}")\n'
+        '    if not os.path.isdir("course"):\n'
+        '        subprocess.run(["git", "clone", "-q", "--depth", "1", COURSE, "course"], check=True)\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "./course"], check=True)\n'
+        '    os.chdir("course/notebooks")  # so that "../data" is the course\'s data folder, as everywhere\n'
         "\n"
         "import helpers"
     )

@@ -1,0 +1,50 @@
+"""1. The line explorer: weight, bias, noise and number of points -> the data and the true line."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from ..data import make_line_data
+from ._base import TRAIN, TRUE, WIDE, Explorer, _Blitted, _figure, _points, _slider
+
+
+def _line_compute(weight: float, bias: float, noise_std: float, n_points: int, seed: int) -> dict:
+    X, y = make_line_data(weight, bias, step=1.0 / n_points, noise_std=noise_std, seed=seed)
+    return {"X": X, "y": y, "weight": weight, "bias": bias,
+            "message": f"X has shape {list(X.shape)}, y has shape {list(y.shape)}: "
+            f"{len(X)} samples with 1 feature each."}
+
+
+
+def _line_scene() -> tuple[_Blitted, dict]:
+    """Axes, legend and labels drawn once; the dots, the true line and the title move."""
+    fig, (ax,) = _figure()
+    dots = ax.scatter([], [], c=TRAIN, s=12, label="data (X, y)")
+    (true_line,) = ax.plot([0, 1], [0, 0], c=TRUE, ls="--", label="true line")
+    ax.set(xlabel="X", ylabel="y", xlim=(-0.05, 1.05), ylim=(-2.3, 3.5), title=" ")
+    legend = ax.legend(loc="upper left")
+    moving = {"dots": dots, "true_line": true_line, "title": ax.title}
+    return _Blitted(fig, [*moving.values(), legend]), moving  # the legend is repainted to stay on top
+
+
+def line_explorer(
+    weight: float = 0.7, bias: float = 0.3, noise_std: float = 0.0, n_points: int = 50, seed: int = 0
+) -> Explorer:
+    """Sliders for weight, bias, noise and number of points -> the data and the true line."""
+    controls = {
+        "weight": _slider("weight", weight, -2, 2, 0.05),
+        "bias": _slider("bias", bias, -1, 1, 0.05),
+        "noise_std": _slider("noise std", noise_std, 0, 0.5, 0.01),
+        "n_points": widgets.IntSlider(value=n_points, min=2, max=200, description="points", style=WIDE),
+        "seed": widgets.IntSlider(value=seed, min=0, max=20, description="noise seed", style=WIDE),
+    }
+    blitted, moving = _line_scene()
+
+    def draw(r: dict) -> _Blitted:
+        moving["dots"].set_offsets(_points(r["X"], r["y"]))
+        moving["true_line"].set_ydata([r["bias"], r["weight"] + r["bias"]])
+        moving["title"].set_text(f"y = {r['weight']:.2f} X + {r['bias']:.2f} + noise")
+        return blitted
+
+    return Explorer("Line explorer", "Change the line and the noise; the dashed line is the truth the "
+                    "model will have to find from the dots alone.", controls, _line_compute, draw)

@@ -1,0 +1,90 @@
+"""2. The split explorer: train fraction, shuffle and seed -> train/test points and a line fitted on train."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import torch
+
+from .. import explore
+from ..data import make_line_data
+from ._base import (
+    PRED,
+    TEST,
+    TRAIN,
+    WIDE,
+    Explorer,
+    _Blitted,
+    _figure,
+    _np,
+    _points,
+    _slider,
+)
+
+
+def _split_data() -> tuple[torch.Tensor, torch.Tensor]:
+    """The course line, bent a little and with some noise, the way real data rarely is a straight line."""
+    X, y = make_line_data(noise_std=0.03, seed=0)
+    return X, y + 0.8 * X**2
+
+
+def _split_scene(X: torch.Tensor, y: torch.Tensor) -> tuple[_Blitted, dict]:
+    """Axes sized to the data and the legend drawn once; the band, dots, fitted line and title move."""
+    from matplotlib.patches import Rectangle
+
+    fig, (ax,) = _figure(width=6.5)
+    band = Rectangle((0, 0), 0, 1, transform=ax.get_xaxis_transform(), color=TRAIN, alpha=0.08, label="training range")
+    ax.add_patch(band)
+    train = ax.scatter([], [], c=TRAIN, s=12, label="train")
+    test = ax.scatter([], [], c=TEST, s=12, label="test")
+    x_low, x_high, y_low, y_high = X.min().item(), X.max().item(), y.min().item(), y.max().item()
+    (fit,) = ax.plot([x_low, x_high], [y_low, y_high], c=PRED, label="line fitted on train")
+    pad_x, pad_y = 0.05 * (x_high - x_low), 0.1 * (y_high - y_low)
+    ax.set(xlabel="X", ylabel="y", xlim=(x_low - pad_x, x_high + pad_x), ylim=(y_low - pad_y, y_high + pad_y), title=" ")
+    legend = ax.legend(loc="upper left")
+    moving = {"band": band, "train": train, "test": test, "fit": fit, "title": ax.title}
+    return _Blitted(fig, [*moving.values(), legend]), moving  # the legend is repainted to stay on top
+
+
+def split_explorer(
+    X: torch.Tensor | None = None,
+    y: torch.Tensor | None = None,
+    *,
+    train_fraction: float = 0.8,
+    shuffle: bool = False,
+    seed: int = 42,
+) -> Explorer:
+    """Train fraction, shuffle and seed -> which points are train/test, and a line fitted on train."""
+    if X is None and y is None:
+        X, y = _split_data()
+    elif X is None or y is None:
+        raise ValueError("give both X and y, or neither (the default data)")
+
+    def compute(train_fraction: float, shuffle: bool, seed: int) -> dict:
+        r = explore.split_summary(X, y, train_fraction, shuffle, seed)
+        r["shuffle"] = shuffle
+        kind = "extrapolate beyond" if r["outside"] else "interpolate within"
+        r["message"] = (f"{len(r['X_train'])} train / {len(r['X_test'])} test points. {r['outside']} test points "
+                        f"lie outside the training range, so the model must {kind} what it saw. "
+                        f"Test MSE of the line fitted on train: {r['test_mse']:.4f}")
+        return r
+
+    xs = torch.tensor([X.min().item(), X.max().item()])
+    blitted, moving = _split_scene(X, y)
+
+    def draw(r: dict) -> _Blitted:
+        low, high = r["train_range"]
+        moving["band"].set_x(low)
+        moving["band"].set_width(high - low)
+        moving["train"].set_offsets(_points(r["X_train"], r["y_train"]))
+        moving["test"].set_offsets(_points(r["X_test"], r["y_test"]))
+        moving["fit"].set_ydata(_np(r["weight"] * xs + r["bias"]))
+        moving["title"].set_text("shuffled split" if r["shuffle"] else "ordered split")
+        return blitted
+
+    controls = {
+        "train_fraction": _slider("train fraction", train_fraction, 0.1, 0.9, 0.05),
+        "shuffle": widgets.Checkbox(value=shuffle, description="shuffle", style=WIDE),
+        "seed": widgets.IntSlider(value=seed, min=0, max=50, description="shuffle seed", style=WIDE),
+    }
+    return Explorer("Split explorer", "Turn shuffle on and off: an ordered split tests the model on x values it "
+                    "never saw (extrapolation); a shuffled one tests it between them.", controls, compute, draw)

@@ -1,0 +1,86 @@
+"""4. The training explorer: learning rate, epochs, loss and optimizer -> curves, fit and path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+import torch
+from torch import nn
+
+from .. import explore
+from ..data import make_line_data, train_test_split
+from ..evaluation import least_squares_fit
+from ._base import PRED, TEST, TOGGLES, TRAIN, WIDE, Explorer, _figure, _landscape, _np
+
+
+def training_explorer(
+    train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    test_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    *,
+    model: nn.Module | None = None,
+    lr: float = 0.01,
+    epochs: int = 100,
+    loss: str = "L1",
+    optimizer: str = "SGD",
+) -> Explorer:
+    """Learning rate, epochs, loss and optimizer -> loss curves, the final fit and the (w, b) path."""
+    if train_data is None and test_data is None:
+        X_train, y_train, X_test, y_test = train_test_split(*make_line_data())
+        train_data, test_data = (X_train, y_train), (X_test, y_test)
+    elif train_data is None or test_data is None:
+        raise ValueError("give both train_data and test_data as (X, y) tuples, or neither")
+    best = least_squares_fit(*train_data)
+    ws, bs = torch.linspace(-1, 2, 61), torch.linspace(-1, 1.5, 51)
+
+    def compute(lr: float, epochs: int, loss: str, optimizer: str) -> dict:
+        run = explore.train_run(train_data, test_data, lr=lr, epochs=epochs, loss=loss, optimizer=optimizer, model=model)
+        if run.diverged_at is not None:
+            return {"run": run, "draw": False, "message": f"<span style='color:#b00'>The loss blew up at epoch "
+                    f"{run.diverged_at}: a learning rate of {lr:.3g} makes every step overshoot more than the "
+                    "last. Try a smaller learning rate.</span>"}
+        end = run.path[-1] if run.path else None
+        where = f"weight {end[0]:.4f}, bias {end[1]:.4f} " if end else ""
+        return {"run": run, "loss": loss, "message": f"After {epochs} epochs: {where}(least squares: weight "
+                f"{best[0]:.4f}, bias {best[1]:.4f}); test loss {run.history.test_loss[-1]:.4f}"}
+
+    def draw(r: dict) -> Any:
+        run = r["run"]
+        fig, (curves, fit, land) = _figure(3, width=3.9, height=3.3)
+        curves.plot(run.history.epochs, [max(v, 1e-8) for v in run.history.train_loss], label="train")
+        curves.plot(run.history.epochs, [max(v, 1e-8) for v in run.history.test_loss], label="test")
+        curves.set(yscale="log", xlabel="epoch", ylabel=f"{r['loss']} loss", title="loss curves")
+        curves.legend()
+        (Xtr, ytr), (Xte, yte) = train_data, test_data
+        fit.scatter(_np(Xtr), _np(ytr), c=TRAIN, s=8, label="train")
+        fit.scatter(_np(Xte), _np(yte), c=TEST, s=8, label="test")
+        with torch.inference_mode():
+            fit.scatter(_np(Xte), _np(run.model(Xte)), c=PRED, s=8, label="predictions")
+        fit.set(xlabel="X", ylabel="y", title="final fit")
+        fit.legend(loc="upper left", fontsize=8)
+        if run.path:
+            _landscape(land, explore.loss_grid(Xtr, ytr, ws, bs, r["loss"]).clamp_min(1e-6), ws, bs, best)
+            pw, pb = zip(*run.path)
+            land.plot(pw, pb, c=PRED, lw=1.5)
+            land.set(xlim=(-1, 2), ylim=(-1, 1.5))
+        else:
+            land.set_axis_off()
+            land.text(0.5, 0.5, "the path is drawn for\ntwo-parameter models", ha="center", transform=land.transAxes)
+        return fig
+
+    slider = {"continuous_update": False, "style": WIDE}
+    controls = {
+        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-4, max=1, step=0.1, description="learning rate",
+                                     readout_format=".4f", **slider),
+        "epochs": widgets.IntSlider(value=epochs, min=10, max=1000, step=10, description="epochs", **slider),
+        "loss": widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss", style=TOGGLES),
+        "optimizer": widgets.ToggleButtons(options=list(explore.OPTIMIZERS), value=optimizer,
+                                           description="optimizer", style=TOGGLES),
+    }
+    train_button = widgets.Button(description="Train again", button_style="primary", layout=widgets.Layout(width="auto"))
+    controls["train"] = train_button
+    explorer = Explorer("Training explorer", "Pick a learning rate, epochs, loss and optimizer; training runs "
+                        "when you let go of a slider. Where does L1 + SGD stall? What does Adam do?",
+                        controls, compute, draw)
+    train_button.on_click(lambda _: explorer.update())
+    return explorer
