@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # jupyter refuses to run as root without --allow-root; add it only then
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# the notebooks run two at a time (one whole notebook per worker: its cells share one kernel)
+XDIST ?= -n 2 --dist loadfile
 
 VENV7 ?= .venv-widgets7
 
@@ -48,18 +50,19 @@ dev: $(VENV)/.dev-installed
 lab: install
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks
 
-unit: dev
+# the unit tests include the Colab path (tests/test_colab.py), whose kernel is the Colab-like environment
+unit: dev $(VENV7)/.installed
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests
 
 widgets7: $(VENV7)/.installed
-	MPLBACKEND=Agg $(VENV7)/bin/python -m pytest -p no:cacheprovider tests/test_widgets.py tests/test_explore.py
+	MPLBACKEND=Agg $(VENV7)/bin/python -m pytest -p no:cacheprovider tests/test_widgets*.py tests/test_explore.py
 
 browser: dev
 	$(BIN)/python -m pytest -m browser tests/test_browser.py
 
 # nbval exits 5 when it collects nothing (no notebooks yet): that is not a failure
 notebooks: dev
-	@$(BIN)/python -m pytest $(NBVAL) notebooks; rc=$$?; \
+	@$(BIN)/python -m pytest $(NBVAL) $(XDIST) notebooks; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no notebooks to check yet"; rc=0; fi; exit $$rc
 
 test: unit widgets7 notebooks

@@ -61,6 +61,7 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("lab")
     served = home / "notebooks"
     shutil.copytree(ROOT / "notebooks", served, ignore=shutil.ignore_patterns("models", ".ipynb_checkpoints"))
+    (home / "data").symlink_to(ROOT / "data")  # "../data" from the served notebooks, as in the course
     settings = home / "settings" / "@jupyterlab"
     (settings / "apputils-extension").mkdir(parents=True)
     (settings / "notebook-extension").mkdir(parents=True)

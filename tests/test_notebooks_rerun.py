@@ -24,16 +24,19 @@ def _files(folder: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", WRITERS, ids=[p.name for p in WRITERS])
 def test_restart_and_run_all_twice(path, tmp_path):
-    shutil.copy(path, tmp_path / path.name)
-    before = _files(tmp_path)
+    (tmp_path / "data").symlink_to(ROOT / "data")  # "../data" reads the course's data, as from notebooks/
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(path, folder / path.name)
+    before = _files(folder)
     for run in (1, 2):  # the second run finds the first run's files already there
-        nb = nbformat.read(tmp_path / path.name, as_version=4)
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        nb = nbformat.read(folder / path.name, as_version=4)
+        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
         for cell in nb.cells:
             for out in cell.get("outputs", []):
                 assert out.output_type != "error", f"run {run}: {out.get('ename')}: {out.get('evalue')}"
                 assert out.get("name") != "stderr", f"run {run} wrote to stderr: {out.get('text', '')[:300]}"
-    written = _files(tmp_path) - before
+    written = _files(folder) - before
     assert written and all(f.startswith("models/") for f in written), f"wrote outside models/: {sorted(written)}"
 
 

@@ -3,7 +3,7 @@
 Usage: python tools/execute_notebooks.py [NOTEBOOK ...]   (default: every notebooks/NN_*.ipynb)
 Each notebook is stamped (badge + Colab setup cell), executed in a fresh kernel from its own folder
 with nbclient (no timing metadata), and cleaned: widget views are dropped from the stored outputs
-(their cells are marked NBVAL_IGNORE_OUTPUT and show the explorer when the learner runs them) and
+(their cells carry the nbval-ignore-output tag and show the explorer when the learner runs them) and
 so is the widget state, which keeps files small and diffs readable.
 """
 
