@@ -140,3 +140,21 @@ def test_kernelspec_and_size(nb):
     assert data.get("metadata", {}).get("kernelspec", {}).get("name") == "python3"
     assert path.stat().st_size < 1_500_000, f"{path.name} is {path.stat().st_size // 1024} KiB"
     assert "widgets" not in data.get("metadata", {}), "widget state stored: re-run with `make execute`"
+
+
+def test_explorer_cells_store_a_picture_for_readers_without_a_kernel(nb):
+    _, data = nb
+    for cell in _code(data):
+        if re.search(r"^\w+_explorer\(", _src(cell), re.M):
+            kinds = [k for out in cell.get("outputs", []) for k in out.get("data", {})]
+            assert "image/png" in kinds, f"explorer cell stores no picture (GitHub would show nothing): {_src(cell)[:80]!r}"
+            assert "application/vnd.jupyter.widget-view+json" not in kinds
+
+
+def test_figures_show_whatever_backend_the_environment_sets(nb):
+    _, data = nb
+    sources = [_src(c) for c in _code(data)]
+    uses_pyplot = [i for i, s in enumerate(sources) if "matplotlib.pyplot" in s]
+    if uses_pyplot:
+        inline = [i for i, s in enumerate(sources) if re.search(r"^%matplotlib inline$", s, re.M)]
+        assert inline and inline[0] <= uses_pyplot[0], "select the inline backend where pyplot is first imported"

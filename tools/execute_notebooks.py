@@ -2,9 +2,9 @@
 
 Usage: python tools/execute_notebooks.py [NOTEBOOK ...]   (default: every notebooks/NN_*.ipynb)
 Each notebook is stamped (badge + Colab setup cell), executed in a fresh kernel from its own folder
-with nbclient (no timing metadata), and cleaned: widget views are dropped from the stored outputs
-(their cells carry the nbval-ignore-output tag and show the explorer when the learner runs them) and
-so is the widget state, which keeps files small and diffs readable.
+with nbclient (no timing metadata), and cleaned: each widget view is stored as the PNG of its first
+picture, so GitHub and nbviewer show the explorer's starting view (the cells carry the
+nbval-ignore-output tag; running one brings back the live sliders), and the widget state is dropped.
 """
 
 from __future__ import annotations
@@ -21,14 +21,42 @@ from course import notebook_paths  # noqa: E402
 from stamp_notebooks import stamp  # noqa: E402
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+STATIC_NOTE = "<the explorer's first picture; run the cell for the live sliders>"
+
+
+def _first_picture(state: dict, model_id: str) -> str | None:
+    """Return the base64 PNG of the first Image widget inside a displayed widget, from the widget state."""
+    model = state.get(model_id, {})
+    for buffer in model.get("buffers", []):
+        if model.get("model_name") == "ImageModel" and buffer.get("path") == ["value"]:
+            return buffer["data"]
+    for child in model.get("state", {}).get("children", []):
+        found = _first_picture(state, child.removeprefix("IPY_MODEL_"))
+        if found:
+            return found
+    return None
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop widget views and widget state, which only a live kernel can fill in."""
-    nb.metadata.pop("widgets", None)
+    """Replace widget views with a PNG of their first picture, and drop the widget state.
+
+    A widget view shows nothing without a live kernel (GitHub, nbviewer, a notebook just opened), so
+    an explorer's stored output becomes the picture it showed first; running the cell brings the
+    sliders back. The widget state itself is dropped: it keeps the files small and diffs readable.
+    """
+    state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
+            outputs = []
+            for out in cell.outputs:
+                view = out.get("data", {}).get(WIDGET_VIEW)
+                if view is None:
+                    outputs.append(out)
+                elif picture := _first_picture(state, view["model_id"]):
+                    outputs.append(nbformat.v4.new_output(
+                        "display_data", data={"image/png": picture, "text/plain": STATIC_NOTE}))
+            cell.outputs = outputs
             cell.metadata.pop("execution", None)
     return nb
 
