@@ -60,9 +60,10 @@ widgets7: $(VENV7)/.installed
 browser: dev
 	$(BIN)/python -m pytest -m browser tests/test_browser.py
 
-# nbval exits 5 when it collects nothing (no notebooks yet): that is not a failure
+# nbval exits 5 when it collects nothing (no notebooks yet): that is not a failure.
+# MPLBACKEND=Agg as some CI systems and containers set it: the notebooks must show their figures anyway.
 notebooks: dev
-	@$(BIN)/python -m pytest $(NBVAL) $(XDIST) notebooks; rc=$$?; \
+	@MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL) $(XDIST) notebooks; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no notebooks to check yet"; rc=0; fi; exit $$rc
 
 test: unit widgets7 notebooks
