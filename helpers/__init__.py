@@ -4,6 +4,7 @@
 imported inside the functions that draw, show progress or build widgets (see helpers.widgets).
 """
 
+from . import debug
 from .data import load_line_csv, make_line_data, save_line_csv, train_test_split, train_val_test_split
 from .device import get_device, set_seed
 from .evaluation import least_squares_fit, mae, mse, predict
@@ -15,6 +16,7 @@ from .training import History, fit, test_step, train_step
 __version__ = "0.1.0"
 
 __all__ = [
+    "debug",
     "make_line_data",
     "train_test_split",
     "train_val_test_split",

@@ -1,0 +1,294 @@
+"""Turning what the watch recorded into findings: each check names what was seen, the likely cause, the fix."""
+
+import itertools
+import math
+
+import torch
+
+from .report import Finding
+from .updates import _all_frozen, _from_updates, _no_graph
+from .watch import _finite, _shape, _Watch
+
+
+def findings_of(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
+    """Every problem the records show, one finding per code, the most basic first."""
+    error = next((log.error for log in w.logs if log.error is not None), None)
+    found = _foreign(w)
+    if error is not None:
+        found.append(_from_error(w, error, X, y))
+    found += _from_records(w, X, y)
+    if error is None and (not w.foreign or any(w.in_optimizer)):  # with none of its parameters held, _foreign says it
+        found += _from_updates(w)
+    found += _from_losses(w, X, y)
+    unique: dict[str, Finding] = {}
+    for finding in found:
+        unique.setdefault(finding.code, finding)
+    return list(unique.values())
+
+
+def _summary(w: _Watch, X: torch.Tensor, y: torch.Tensor, what: str) -> str:
+    """'X is ..., y is ..., the parameters are ...' for `what` = 'dtype' or 'device'."""
+    params = ", ".join(sorted({str(getattr(p, what)) for p in w.params})) or "none"
+    return f"X is {getattr(X, what)}, y is {getattr(y, what)}, the parameters are {params}."
+
+
+def _foreign(w: _Watch) -> list[Finding]:
+    """The optimizer holds tensors that are not this model's parameters."""
+    if not w.foreign:
+        return []
+    return [
+        Finding(
+            "no-update",
+            f"The optimizer holds other parameters: {w.foreign} of its tensors are not parameters of this model, "
+            "so optimizer.step() changes them, not the model.",
+            "the optimizer was made for another model (for example the model's cell was re-run after the optimizer's).",
+            "create the optimizer after the model, from it: optimizer = torch.optim.SGD(model.parameters(), lr=...).",
+        )
+    ]
+
+
+# Errors the step raised ------------------------------------------------------------------------------
+
+_HINTS = {  # words in an error the checks below do not place -> (likely cause, fix)
+    "between 0 and 1": (
+        "BCELoss needs probabilities, and the model gives raw scores (logits).",
+        "use nn.BCEWithLogitsLoss() on the raw scores (it applies the sigmoid itself).",
+    ),
+    "in-place operation": (
+        "a parameter was changed in place while autograd records (p -= lr * p.grad outside no_grad).",
+        "let optimizer.step() update the parameters, or do it under `with torch.no_grad():`.",
+    ),
+    "second time": (
+        "the step calls backward() twice on one graph, or reuses a loss computed outside the step.",
+        "compute y_pred and the loss inside the step, every step, and call backward() once.",
+    ),
+    "more than 1 value per channel": (
+        "batch norm needs more than one sample per batch in training mode.",
+        "train on batches of 2 or more samples (drop_last=True in the DataLoader).",
+    ),
+    "inference tensors": (
+        "X or y was made under torch.inference_mode(), and autograd cannot use such tensors.",
+        "make the data outside inference_mode, or pass X.clone() and y.clone().",
+    ),
+}
+
+
+def _from_error(w: _Watch, error: Exception, X: torch.Tensor, y: torch.Tensor) -> Finding:
+    """One finding for the error the step raised: a known kind gets its own code, others 'step-error'."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    low, seen = text.lower(), f"The step raised {type(error).__name__}: {text}"
+    if "has no attribute 'backward'" in low:
+        return _no_graph(
+            w, seen + ".", "the loss became a plain number (.item() or float()), which has no graph and no backward()."
+        )
+    if "does not require grad" in low:
+        return _all_frozen(w) if not any(p.requires_grad for p in w.params) else _no_graph(w, seen + ".")
+    if "only for scalar outputs" in low:
+        shapes = {_shape(c.out) for c in w.calls() if c.out is not None}
+        return Finding(
+            "loss-not-scalar",
+            f"{seen}. The loss had shape {', '.join(sorted(shapes)) or '?'}, not one number.",
+            "the loss function returns one value per sample (reduction='none'), so backward() has no single "
+            "number to start from.",
+            "reduce the loss to one number before backward(): loss.mean(), or keep the default reduction='mean'.",
+        )
+    if "target dtype" in low or (w.kind in ("ce", "nll") and "long" in low):
+        return Finding(
+            "target-dtype",
+            f"{seen}. y is {y.dtype}.",
+            "class labels must be integers (torch.long); float targets are read as class probabilities only "
+            "when they have the prediction's shape.",
+            "convert the labels once: y = y.long().",
+        )
+    hint = next((hint for word, hint in _HINTS.items() if word in low), None)
+    if hint is not None:
+        return Finding("step-error", seen + ".", *hint)
+    if "device" in low or "cuda" in low:
+        return _mismatch(w, "device", seen + ".", X, y)
+    if "dtype" in low or "scalar type" in low or "input type" in low:
+        return _mismatch(w, "dtype", seen + ".", X, y)
+    if any(word in low for word in ("shape", "size", "channels", "dimension")):
+        outputs = sorted({str(shape) for log in w.logs for shape, _ in log.outputs})
+        return Finding(
+            "shape-mismatch",
+            f"{seen}. X has shape {_shape(X)}, y {_shape(y)}, "
+            f"the model's output {', '.join(outputs) or 'was never made'}.",
+            "the data does not fit the model (a first layer's in_features against X's columns, the number of "
+            "channels, a missing nn.Flatten) or y's length differs from X's.",
+            "print X.shape, model(X).shape and y.shape and make them agree with the layers and with each other.",
+        )
+    return Finding(
+        "step-error",
+        seen + ".",
+        "an error diagnose does not know; read the message and the line it points to.",
+        "run the step once by itself to see the full traceback.",
+    )
+
+
+def _mismatch(w: _Watch, what: str, seen: str, X: torch.Tensor, y: torch.Tensor) -> Finding:
+    """dtype-mismatch or device-mismatch: what a layer or an error showed, with everyone's dtype or device."""
+    seen = f"{w.layer_mismatch.get(what, seen)} {_summary(w, X, y, what)}"
+    if what == "dtype":
+        return Finding(
+            "dtype-mismatch",
+            seen,
+            "data made with NumPy is float64 (torch.from_numpy keeps it) while layers are float32, "
+            "or integer data was not converted.",
+            "convert the data once: X = X.float() (and y = y.float() for regression), "
+            "or torch.tensor(array, dtype=torch.float32).",
+        )
+    return Finding(
+        "device-mismatch",
+        seen,
+        "the model and the data were moved to different devices (.to(device) on one of them only).",
+        "put both on one device: model.to(device); X, y = X.to(device), y.to(device).",
+    )
+
+
+# What the loss and the forward passes saw ------------------------------------------------------------
+
+
+def _from_records(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
+    """Findings from the layers' inputs, the loss's inputs and the model's mode."""
+    found = [_mismatch(w, what, "", X, y) for what in ("dtype", "device") if what in w.layer_mismatch]
+    checks = (_loss_shapes, _softmax_first, _log_softmax_missing, _eval_mode)
+    return found + [f for f in (check(w) for check in checks) if f is not None]
+
+
+def _loss_shapes(w: _Watch) -> Finding | None:
+    """The loss compared predictions and targets of different shapes by broadcasting."""
+    for c in w.calls():
+        if (
+            not (isinstance(c.pred, torch.Tensor) and isinstance(c.target, torch.Tensor))
+            or c.pred.shape == c.target.shape
+        ):
+            continue
+        if w.kind in ("ce", "nll") or (w.kind == "other" and not c.target.is_floating_point()):
+            continue  # class labels: [N] against [N, C] is right
+        try:
+            both = list(torch.broadcast_shapes(c.pred.shape, c.target.shape))
+        except RuntimeError:
+            continue  # the loss raised; the error's finding says so
+        return Finding(
+            "shape-mismatch",
+            f"The loss got predictions of shape {_shape(c.pred)} and targets of shape {_shape(c.target)}; broadcasting "
+            f"made both {both}, so it compared every prediction with every target.",
+            "the model outputs one column ([N, 1]) while y is flat ([N]), or the other way round.",
+            "give them one shape: y = y.unsqueeze(1) (or y_pred = y_pred.squeeze(1)) before the loss.",
+        )
+    return None
+
+
+def _softmax_first(w: _Watch) -> Finding | None:
+    """CrossEntropyLoss fed probabilities (rows in [0, 1] that sum to 1) instead of logits."""
+    for c in w.calls():
+        p = c.pred
+        if (
+            w.kind != "ce"
+            or not isinstance(p, torch.Tensor)
+            or not p.is_floating_point()
+            or p.dim() < 2
+            or p.shape[1] < 2
+            or p.device.type == "meta"
+        ):
+            continue
+        if p.min() >= 0 and p.max() <= 1 and torch.allclose(p.sum(1), torch.ones((), dtype=p.dtype), atol=1e-3):
+            return Finding(
+                "softmax-before-cross-entropy",
+                "CrossEntropyLoss got predictions between 0 and 1 whose rows sum to 1: probabilities, not raw scores.",
+                "softmax is applied before the loss; CrossEntropyLoss applies log-softmax itself, so the two together "
+                "squash the gradients and learning crawls.",
+                "return raw scores (logits) from the model; use softmax only to show probabilities.",
+            )
+    return None
+
+
+def _log_softmax_missing(w: _Watch) -> Finding | None:
+    """NLLLoss fed positive numbers: log-probabilities are never above 0."""
+    for c in w.calls():
+        p = c.pred
+        if (
+            w.kind == "nll"
+            and isinstance(p, torch.Tensor)
+            and p.is_floating_point()
+            and p.device.type != "meta"
+            and p.max() > 1e-6
+        ):
+            return Finding(
+                "missing-log-softmax",
+                f"NLLLoss got predictions above 0 (the largest is {p.max().item():.3g}); "
+                "log-probabilities are never above 0.",
+                "NLLLoss expects log_softmax outputs; on raw scores the loss can fall below 0 without limit.",
+                "apply torch.log_softmax(y_pred, dim=1) before NLLLoss, or use nn.CrossEntropyLoss on the raw scores.",
+            )
+    return None
+
+
+def _eval_mode(w: _Watch) -> Finding | None:
+    """The model (or its dropout / batch norm) was in eval mode during forward passes that train."""
+    training = [f for log in w.logs for f in log.forwards if f[0] and not f[1]]
+    in_eval = [f for f in training if f[2]]
+    if not in_eval:
+        return None
+    names = sorted({name for f in in_eval for name in f[2]})
+    sensitive = [n for n in names if n != "the model"]
+    effect = (
+        "so its dropout and batch-norm layers act as in testing (no dropout; stored statistics, not the batch's)."
+        if sensitive
+        else "this model has no dropout or batch norm, so nothing changes yet; it will once you add them."
+    )
+    return Finding(
+        "eval-mode",
+        f"The model was in eval mode during {len(in_eval)} of {len(training)} training forward passes "
+        f"(in eval mode: {', '.join(names[:5])}).",
+        "the step calls model.eval(), or never calls model.train() after an evaluation left the model in eval "
+        f"mode; {effect}",
+        "call model.train() at the start of every training step, and model.eval() only to evaluate.",
+    )
+
+
+# The losses ------------------------------------------------------------------------------------------
+
+
+def _from_losses(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
+    """not-finite (NaN or inf in the loss or the parameters) or loss-increasing (clear, steady growth)."""
+    values = [(k + 1, log.value) for k, log in enumerate(w.logs) if log.value is not None]
+    shown = ", ".join(f"{v:.4g}" for _, v in values)
+    bad = next(((k, v) for k, v in values if not math.isfinite(v)), None)
+    before = [v for k, v in values if bad is None or k < bad[0]]
+    rising = len(before) >= 2 and all(b > a for a, b in itertools.pairwise(before))
+    if bad is not None or not all(_finite(p) for p in w.params):
+        seen = f"The loss became {bad[1]} at step {bad[0]}" if bad else "The parameters became NaN or inf"
+        if not (_finite(X) and _finite(y)):
+            cause, fix = (
+                "X or y contains NaN or inf values.",
+                "clean the data first: check torch.isfinite(X).all() and torch.isfinite(y).all().",
+            )
+        elif not all(_finite(p) for p in w.original):
+            cause, fix = (
+                "the model's parameters were NaN or inf before training.",
+                "create the model again (and look for what made them so).",
+            )
+        elif rising:
+            cause, fix = (
+                "the loss grew until it overflowed: the learning rate is too high.",
+                "lower the learning rate (try 10 times smaller).",
+            )
+        else:
+            cause = (
+                "an operation produced NaN or inf (log of 0, division by 0, sqrt of a negative number, "
+                "exp of a large number)."
+            )
+            fix = "run one step under `with torch.autograd.detect_anomaly():` to find the operation."
+        return [Finding("not-finite", f"{seen} (losses: {shown}).", cause, fix)]
+    if len(before) >= 3 and rising and before[0] > 0 and before[-1] > 1.5 * before[0]:
+        return [
+            Finding(
+                "loss-increasing",
+                f"The loss grew at every step, from {before[0]:.4g} to {before[-1]:.4g} (losses: {shown}).",
+                "the learning rate is too high, so each update overshoots the minimum (or the update adds the gradient "
+                "instead of subtracting it).",
+                "lower the learning rate (try 10 times smaller); a hand-written update is p -= lr * p.grad.",
+            )
+        ]
+    return []

@@ -1,0 +1,581 @@
+"""helpers.debug.diagnose: each code from a buggy step of its own, correct steps clean, the caller's objects kept."""
+
+import html
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import helpers
+from helpers.debug import Finding, Report, diagnose
+
+# Models and data ---------------------------------------------------------------------------------
+
+
+def mlp() -> nn.Module:
+    """A small MLP with dropout, for 4 features and one output."""
+    return nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 1))
+
+
+def cnn() -> nn.Module:
+    """A small CNN for [N, 1, 8, 8] images and 10 classes."""
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    )
+
+
+@pytest.fixture
+def images():
+    """Random [16, 1, 8, 8] images with labels among 10 classes."""
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+
+
+@pytest.fixture
+def table():
+    """64 rows of 4 features with one target each."""
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(64, 4, generator=g)
+    return X, X @ torch.tensor([[0.5], [-1.0], [2.0], [0.1]]) + 0.1 * torch.randn(64, 1, generator=g)
+
+
+def line_setup(lr: float = 0.01, loss_fn: nn.Module | None = None):
+    """The course's line model, its SGD optimizer and loss (L1 unless given)."""
+    torch.manual_seed(42)
+    model = helpers.LinearRegressionModel()
+    return model, loss_fn or nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=lr)
+
+
+def run_line(step, lr: float = 0.01, loss_fn=None, **kwargs) -> Report:
+    """diagnose `step` on the course's line."""
+    X, y = helpers.make_line_data()
+    model, loss_fn, optimizer = line_setup(lr, loss_fn)
+    return diagnose(step, model, loss_fn, optimizer, kwargs.pop("X", X), kwargs.pop("y", y), **kwargs)
+
+
+# Steps a learner might write, each wrong in one way ----------------------------------------------
+
+
+def step_without_zero_grad(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_without_optimizer_step(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    return loss.item()
+
+
+def step_zero_grad_after_backward(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def step_without_backward(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def step_step_before_backward(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    optimizer.step()
+    loss.backward()
+    return loss.item()
+
+
+def step_squeezed_prediction(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X).squeeze(), y)  # [N] against y's [N, 1]
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_cross_entropy_by_hand(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = -torch.log(model(X))[range(len(y)), y].mean()  # log of raw scores: softmax forgotten
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_gradient_ascent(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    model.zero_grad()
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p += 0.1 * p.grad  # should be -=
+    return loss.item()
+
+
+def step_in_eval_mode(model, X, y, loss_fn, optimizer):
+    model.eval()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_forward_under_no_grad(model, X, y, loss_fn, optimizer):
+    model.train()
+    with torch.no_grad():
+        y_pred = model(X)
+    loss = loss_fn(y_pred, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_forward_under_inference_mode(model, X, y, loss_fn, optimizer):
+    model.train()
+    with torch.inference_mode():
+        y_pred = model(X)
+    loss = loss_fn(y_pred, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_detached_prediction(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X).detach(), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_loss_from_item(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = torch.tensor(loss_fn(model(X), y).item(), requires_grad=True)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_item_too_early(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y).item()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def step_softmax_first(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(torch.softmax(model(X), dim=1), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_on_global_model(model, X, y, loss_fn, optimizer):
+    return helpers.train_step(GLOBAL_MODEL, X, y, loss_fn, GLOBAL_OPTIMIZER)
+
+
+torch.manual_seed(0)
+GLOBAL_MODEL = helpers.LinearRegressionModel()
+GLOBAL_OPTIMIZER = torch.optim.SGD(GLOBAL_MODEL.parameters(), lr=0.01)
+
+
+def step_that_raises(model, X, y, loss_fn, optimizer):
+    raise ValueError("my own mistake")
+
+
+# Correct steps: empty reports ----------------------------------------------------------------------
+
+
+def test_train_step_on_the_line_is_clean():
+    report = run_line(helpers.train_step)
+    assert report.codes == [] and not report and len(report) == 0
+    assert len(report.losses) == 5 and report.losses[-1] < report.losses[0]
+    assert str(report).startswith("No problems found in 5 steps")
+
+
+def test_nn_linear_with_adam_and_mse_is_clean(line):
+    torch.manual_seed(0)
+    model = helpers.LinearRegressionModelV2()
+    report = diagnose(helpers.train_step, model, nn.MSELoss(), torch.optim.Adam(model.parameters(), lr=0.01), *line)
+    assert report.codes == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_mlp_with_dropout_is_clean_despite_noisy_losses(table, seed, opt):
+    torch.manual_seed(seed)
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01) if opt == "sgd" else torch.optim.Adam(model.parameters())
+    assert diagnose(helpers.train_step, model, nn.MSELoss(), optimizer, *table).codes == []
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_cnn_with_cross_entropy_is_clean(images, opt):
+    torch.manual_seed(0)
+    model = cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1) if opt == "sgd" else torch.optim.Adam(model.parameters())
+    report = diagnose(helpers.train_step, model, nn.CrossEntropyLoss(), optimizer, *images)
+    assert report.codes == []
+
+
+def test_other_correct_orders_are_clean(table):
+    def zero_grad_last(model, X, y, loss_fn, optimizer):
+        model.train()
+        loss_fn(model(X), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    def two_half_batches(model, X, y, loss_fn, optimizer):  # gradient accumulation on purpose, within one step
+        model.train()
+        optimizer.zero_grad()
+        for part in (slice(0, 32), slice(32, 64)):
+            (loss_fn(model(X[part]), y[part]) / 2).backward()
+        optimizer.step()
+
+    for step in (zero_grad_last, two_half_batches):
+        torch.manual_seed(0)
+        model = mlp()
+        report = diagnose(step, model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.01), *table)
+        assert report.codes == [], step.__name__
+        assert len(report.losses) == 5  # taken from the loss function when the step returns nothing
+
+
+def test_deliberately_frozen_layers_are_not_a_finding(table):
+    torch.manual_seed(0)
+    model = mlp()
+    model[0].requires_grad_(False)
+    report = diagnose(helpers.train_step, model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.01), *table)
+    assert report.codes == []
+
+
+# Each code from its own bug ------------------------------------------------------------------------
+
+
+def test_grads_accumulate_without_zero_grad():
+    report = run_line(step_without_zero_grad)
+    assert report.codes == ["grads-accumulate"] and "zero_grad" in report[0].message
+
+
+def test_grads_accumulate_is_found_with_adam_and_dropout(table):
+    torch.manual_seed(0)
+    model = mlp()
+    report = diagnose(step_without_zero_grad, model, nn.MSELoss(), torch.optim.Adam(model.parameters()), *table)
+    assert report.codes == ["grads-accumulate"]
+
+
+@pytest.mark.parametrize(
+    "step, words",
+    [
+        (step_without_optimizer_step, "optimizer.step() was never called"),
+        (step_zero_grad_after_backward, "cleared between loss.backward() and optimizer.step()"),
+        (step_without_backward, "loss.backward() was never called"),
+    ],
+)
+def test_no_update_names_its_cause(step, words):
+    report = run_line(step)
+    assert report.codes == ["no-update"] and words in report[0].cause
+
+
+def test_no_update_when_the_optimizer_holds_another_models_parameters(line):
+    model, other = helpers.LinearRegressionModel(), helpers.LinearRegressionModel()
+    report = diagnose(helpers.train_step, model, nn.L1Loss(), torch.optim.SGD(other.parameters(), lr=0.01), *line)
+    assert report.codes == ["no-update"] and "the optimizer holds other parameters" in report[0].message.lower()
+
+
+def test_no_update_when_everything_is_frozen_or_lr_is_zero(line):
+    model = helpers.LinearRegressionModel().requires_grad_(False)
+    report = diagnose(helpers.train_step, model, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=0.01), *line)
+    assert report.codes == ["no-update"] and "frozen" in report[0].message
+    report = run_line(helpers.train_step, lr=0.0)
+    assert report.codes == ["no-update"] and "learning rate is 0" in report[0].cause
+
+
+def test_shape_mismatch_when_the_loss_broadcasts():
+    report = run_line(step_squeezed_prediction)
+    assert report.codes == ["shape-mismatch"] and "[50, 50]" in report[0].seen
+    report = run_line(helpers.train_step, y=helpers.make_line_data()[1].squeeze(1))
+    assert report.codes == ["shape-mismatch"]
+
+
+def test_shape_mismatch_when_the_data_does_not_fit_the_model(images):
+    model = cnn()
+    report = diagnose(
+        helpers.train_step,
+        model,
+        nn.CrossEntropyLoss(),
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        images[0].flatten(1),
+        images[1],
+    )
+    assert report.codes == ["shape-mismatch"] and "[16, 64]" in report[0].seen
+
+
+def test_not_finite_from_a_nan_making_step_and_from_nan_data(images):
+    model = cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    report = diagnose(step_cross_entropy_by_hand, model, nn.CrossEntropyLoss(), optimizer, *images)
+    assert report.codes == ["not-finite"] and "detect_anomaly" in report[0].fix and "nan" in report[0].seen
+    X, _ = helpers.make_line_data()
+    X[3] = float("nan")
+    report = run_line(helpers.train_step, X=X)
+    assert report.codes == ["not-finite"] and "X or y contains NaN" in report[0].cause
+
+
+def test_loss_increasing_from_gradient_ascent_and_from_a_huge_learning_rate():
+    report = run_line(step_gradient_ascent, loss_fn=nn.MSELoss())
+    assert report.codes == ["loss-increasing"]
+    assert all(b > a for a, b in zip(report.losses, report.losses[1:]))
+    assert run_line(helpers.train_step, lr=2.0, loss_fn=nn.MSELoss()).codes == ["loss-increasing"]
+
+
+def test_eval_mode_during_training(table):
+    torch.manual_seed(0)
+    model = mlp()
+    report = diagnose(step_in_eval_mode, model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.01), *table)
+    assert report.codes == ["eval-mode"] and "Dropout" in report[0].seen
+
+
+def test_eval_mode_left_over_from_evaluation_without_dropout_says_it_does_not_matter_yet():
+    def step_without_train(model, X, y, loss_fn, optimizer):
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    X, y = helpers.make_line_data()
+    model, loss_fn, optimizer = line_setup()
+    assert diagnose(step_without_train, model, loss_fn, optimizer, X, y).codes == []
+    model.eval()
+    report = diagnose(step_without_train, model, loss_fn, optimizer, X, y)
+    assert report.codes == ["eval-mode"] and "nothing changes yet" in report[0].cause
+
+
+@pytest.mark.parametrize(
+    "step, words",
+    [
+        (step_forward_under_no_grad, "torch.no_grad()"),
+        (step_forward_under_inference_mode, "torch.inference_mode()"),
+        (step_detached_prediction, "cut from its graph"),
+        (step_loss_from_item, "rebuilt from a number"),
+        (step_item_too_early, ".item()"),
+    ],
+)
+def test_no_graph_names_how_the_graph_was_lost(step, words):
+    report = run_line(step)
+    assert report.codes == ["no-graph"] and words in report[0].cause
+
+
+def test_dtype_mismatch_with_float64_data(line):
+    X, y = line
+    torch.manual_seed(0)
+    model = helpers.LinearRegressionModelV2()  # nn.Linear refuses float64 input
+    report = diagnose(
+        helpers.train_step, model, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=0.01), X.double(), y
+    )
+    assert report.codes == ["dtype-mismatch"] and "torch.float64" in report[0].seen
+    report = run_line(helpers.train_step, X=X.double())  # the hand-made line model silently computes in float64
+    assert report.codes == ["dtype-mismatch"]
+
+
+def test_device_mismatch_with_meta_tensors(line):
+    X, y = line
+    assert run_line(helpers.train_step, X=X.to("meta")).codes == ["device-mismatch"]
+    report = run_line(helpers.train_step, y=y.to("meta"))
+    assert report.codes == ["device-mismatch"] and "meta" in report[0].seen
+
+
+def test_loss_not_scalar(images):
+    model = cnn()
+    report = diagnose(
+        helpers.train_step,
+        model,
+        nn.CrossEntropyLoss(reduction="none"),
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        *images,
+    )
+    assert report.codes == ["loss-not-scalar"] and "[16]" in report[0].seen
+
+
+def test_softmax_before_cross_entropy(images):
+    model = cnn()
+    report = diagnose(
+        step_softmax_first, model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), *images
+    )
+    assert report.codes == ["softmax-before-cross-entropy"]
+
+
+def test_missing_log_softmax_and_float_targets(images):
+    X, y = images
+    model = cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    assert diagnose(helpers.train_step, model, nn.NLLLoss(), optimizer, X, y).codes == ["missing-log-softmax"]
+    report = diagnose(helpers.train_step, model, nn.CrossEntropyLoss(), optimizer, X, y.float())
+    assert report.codes == ["target-dtype"] and "y.long()" in report[0].fix
+
+
+def test_frozen_when_the_optimizer_holds_part_of_the_model_or_a_layer_is_unused(table):
+    torch.manual_seed(0)
+    model = mlp()
+    report = diagnose(helpers.train_step, model, nn.MSELoss(), torch.optim.SGD(model[3].parameters(), lr=0.01), *table)
+    assert report.codes == ["frozen"] and "0.weight" in report[0].cause
+
+    class Unused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = nn.Linear(4, 4), nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.out(x)  # forgot self.hidden
+
+    model = Unused()
+    report = diagnose(helpers.train_step, model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.01), *table)
+    assert report.codes == ["frozen"] and "hidden.weight" in report[0].cause
+
+
+def test_wrong_order_model_not_called_and_other_errors():
+    assert run_line(step_step_before_backward).codes == ["wrong-order"]
+    before = {k: v.clone() for k, v in GLOBAL_MODEL.state_dict().items()}
+    assert run_line(step_on_global_model).codes == ["model-not-called"]
+    GLOBAL_MODEL.load_state_dict(before)
+    report = run_line(step_that_raises)
+    assert report.codes == ["step-error"] and "my own mistake" in report[0].seen
+
+
+# The caller's objects never change -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [helpers.train_step, step_without_zero_grad, step_gradient_ascent, step_in_eval_mode])
+def test_the_callers_model_optimizer_grads_rng_and_data_are_unchanged(table, step):
+    X, y = table
+    torch.manual_seed(0)
+    model = mlp()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    helpers.train_step(model, X, y, nn.MSELoss(), optimizer)  # gives the optimizer a state, the params .grad
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    opt_state = optimizer.state_dict()
+    moments = {k: {n: t.clone() for n, t in s.items()} for k, s in opt_state["state"].items()}
+    grads = [p.grad.clone() for p in model.parameters()]
+    X_before, y_before = X.clone(), y.clone()
+    torch.manual_seed(7)
+    diagnose(step, model, nn.MSELoss(), optimizer, X, y)
+    after_rng = torch.rand(3)
+    torch.manual_seed(7)
+    assert torch.equal(after_rng, torch.rand(3))  # diagnose draws dropout masks without moving the caller's RNG
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    new = optimizer.state_dict()
+    assert new["param_groups"] == opt_state["param_groups"]
+    assert all(torch.equal(t, new["state"][k][n]) for k, s in moments.items() for n, t in s.items())
+    assert all(torch.equal(g, p.grad) for g, p in zip(grads, model.parameters()))
+    assert model.training and torch.equal(X, X_before) and torch.equal(y, y_before)
+
+
+def test_broadcast_warning_is_a_finding_not_a_warning_and_a_steps_own_warning_passes():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run_line(step_squeezed_prediction).codes == ["shape-mismatch"]
+
+    def noisy(model, X, y, loss_fn, optimizer):
+        warnings.warn("hello from the step")
+        return helpers.train_step(model, X, y, loss_fn, optimizer)
+
+    with pytest.warns(UserWarning, match="hello from the step"):
+        assert run_line(noisy).codes == []
+
+
+# Arguments and rendering ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "position, value, name",
+    [
+        (0, "train_step", "step"),
+        (1, "model", "model"),
+        (2, None, "loss_fn"),
+        (3, {"lr": 0.1}, "optimizer"),
+        (4, [[0.0]], "X"),
+        (5, 0.3, "y"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_refused(line, position, value, name):
+    model, loss_fn, optimizer = line_setup()
+    args = [helpers.train_step, model, loss_fn, optimizer, *line]
+    args[position] = value
+    with pytest.raises(TypeError, match=name):
+        diagnose(*args)
+
+
+def test_steps_must_be_a_positive_int():
+    with pytest.raises(ValueError, match="steps"):
+        run_line(helpers.train_step, steps=0)
+    with pytest.raises(TypeError, match="steps"):
+        run_line(helpers.train_step, steps=2.0)
+    report = run_line(helpers.train_step, steps=2)
+    assert report.steps == 2 and len(report.losses) == 2 and "in 2 steps" in str(report)
+
+
+def test_text_and_html_show_every_code_and_message():
+    report = run_line(step_loss_from_item)
+    (finding,) = report
+    assert isinstance(finding, Finding) and "no-graph" in report and finding in report and bool(report)
+    text, page = str(report), report._repr_html_()
+    assert report.codes == ["no-graph"] and finding.seen in text and finding.cause in text and finding.fix in text
+    assert "<table" in page and "likely cause" in page and "no-graph" in page
+    assert all(html.escape(part) in page for part in (finding.seen, finding.cause, finding.fix))
+    assert (
+        finding.message.startswith(finding.seen) and finding.cause in finding.message and finding.fix in finding.message
+    )
+
+
+def test_an_empty_report_says_so_with_the_losses():
+    report = run_line(helpers.train_step)
+    first = f"{report.losses[0]:.4g}"
+    assert "No problems found in 5 steps" in report._repr_html_() and first in report._repr_html_()
+    assert first in str(report) and list(report) == [] and repr(report) == "Report(codes=[], steps=5)"
+
+
+def test_a_model_that_cannot_be_copied_gets_a_clear_error(line):
+    class Cached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(1, 1)
+            self.cache = self.linear.weight * 2  # a tensor with a graph: copy.deepcopy refuses it
+
+        def forward(self, x):
+            return self.linear(x)
+
+    model = Cached()
+    with pytest.raises(ValueError, match="deepcopy"):
+        diagnose(helpers.train_step, model, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=0.01), *line)
