@@ -1,6 +1,5 @@
 """The report `diagnose` returns: findings (code, what was seen, likely cause, fix) as text and as a table."""
 
-import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -71,6 +70,8 @@ class Report:
 
     def _repr_html_(self) -> str:
         """A table for notebooks: code, what was seen, the likely cause, the fix."""
+        import html  # here, not at the top: `import helpers` stays as light as torch
+
         head = f"<p><b>{html.escape(self._headline())}</b></p>"
         if not self.findings:
             return head
