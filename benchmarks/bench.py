@@ -60,18 +60,18 @@ def _setup():
     import helpers
 
     X, y = helpers.make_line_data()
-    X_train, y_train, X_test, y_test = helpers.train_test_split(X, y)
+    X_train, y_train, X_val, y_val, _, _ = helpers.train_val_test_split(X, y, 0.8, 0.1)  # ordered 40 / 5 / 5
     torch.manual_seed(42)
     model = helpers.LinearRegressionModel()
-    return model, torch.optim.SGD(model.parameters(), lr=0.01), torch.nn.L1Loss(), (X_train, y_train), (X_test, y_test)
+    return model, torch.optim.SGD(model.parameters(), lr=0.01), torch.nn.L1Loss(), (X_train, y_train), (X_val, y_val)
 
 
 def loop_by_hand(epochs: int) -> list[float]:
-    """The seed's loop: train step, then test loss in inference mode, both recorded every epoch."""
+    """The seed's loop: train step, then validation loss in inference mode, both recorded every epoch."""
     import torch
 
-    model, optimizer, loss_fn, (X_train, y_train), (X_test, y_test) = _setup()
-    train_losses, test_losses = [], []
+    model, optimizer, loss_fn, (X_train, y_train), (X_val, y_val) = _setup()
+    train_losses, val_losses = [], []
     for _ in range(epochs):
         model.train()
         loss = loss_fn(model(X_train), y_train)
@@ -80,18 +80,18 @@ def loop_by_hand(epochs: int) -> list[float]:
         optimizer.step()
         model.eval()
         with torch.inference_mode():
-            test_loss = loss_fn(model(X_test), y_test)
+            val_loss = loss_fn(model(X_val), y_val)
         train_losses.append(loss.item())
-        test_losses.append(test_loss.item())
-    return test_losses
+        val_losses.append(val_loss.item())
+    return val_losses
 
 
 def loop_helpers_fit(epochs: int) -> list[float]:
     """helpers.fit with full-batch (X, y) tuples and evaluation every epoch."""
     import helpers
 
-    model, optimizer, loss_fn, train, test = _setup()
-    return helpers.fit(model, train, test, loss_fn, optimizer, epochs).test_loss
+    model, optimizer, loss_fn, train, val = _setup()
+    return helpers.fit(model, train, val, loss_fn, optimizer, epochs).val_loss
 
 
 def loop_ignite(epochs: int) -> list[float]:
@@ -99,18 +99,18 @@ def loop_ignite(epochs: int) -> list[float]:
     from ignite.engine import Events, create_supervised_evaluator, create_supervised_trainer
     from ignite.metrics import Loss
 
-    model, optimizer, loss_fn, train, test = _setup()
+    model, optimizer, loss_fn, train, val = _setup()
     trainer = create_supervised_trainer(model, optimizer, loss_fn)
     evaluator = create_supervised_evaluator(model, metrics={"loss": Loss(loss_fn)})
-    test_losses: list[float] = []
+    val_losses: list[float] = []
 
     @trainer.on(Events.EPOCH_COMPLETED)
     def evaluate(_engine) -> None:
-        evaluator.run([test])
-        test_losses.append(evaluator.state.metrics["loss"])
+        evaluator.run([val])
+        val_losses.append(evaluator.state.metrics["loss"])
 
     trainer.run([train], max_epochs=epochs)
-    return test_losses
+    return val_losses
 
 
 def training_overhead(smoke: bool) -> dict:
@@ -296,7 +296,7 @@ def write_report(results: dict, out: Path) -> None:
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results)],
         "",
         "How each is measured: notebooks run headless with nbclient in a scratch copy, kernel start included; "
-        "the three training loops (same model, data, 1000 full-batch epochs, test loss every epoch) run "
+        "the three training loops (same model, data, 1000 full-batch epochs, validation loss every epoch) run "
         "interleaved, medians of the repeats; closeness is to `torch.linalg.lstsq` on the training data; "
         "explorer redraws are a slider's `value` set in Python, through compute, drawing and PNG rendering "
         "(what the browser then shows); import cost is the median over cold processes.",

@@ -110,7 +110,7 @@ class TrainingRun:
 
 def train_run(
     train_data: tuple[torch.Tensor, torch.Tensor],
-    test_data: tuple[torch.Tensor, torch.Tensor],
+    val_data: tuple[torch.Tensor, torch.Tensor],
     *,
     lr: float,
     epochs: int,
@@ -119,9 +119,9 @@ def train_run(
     model: nn.Module | None = None,
     seed: int = 42,
 ) -> TrainingRun:
-    """Train a copy of `model` (default: LinearRegressionModel from `seed`), stopping if it diverges."""
+    """Train a copy of `model` (default: seed-42 LinearRegressionModel) as helpers.fit does; stop if it diverges."""
     X_train, y_train = check_pair("train_data[0]", train_data[0], "train_data[1]", train_data[1])
-    X_test, y_test = check_pair("test_data[0]", test_data[0], "test_data[1]", test_data[1])
+    X_val, y_val = check_pair("val_data[0]", val_data[0], "val_data[1]", val_data[1])
     lr, epochs = check_number("lr", lr), check_int("epochs", epochs, minimum=1)
     if lr <= 0:
         raise ValueError(f"lr must be greater than 0, got {lr}")
@@ -140,13 +140,13 @@ def train_run(
         run.path.append(start)
     for epoch in range(1, epochs + 1):
         train_loss = _train_step(model, X_train, y_train, loss_fn, opt).item()
-        test_loss = _test_loss(model, X_test, y_test, loss_fn).item()
-        if not all(math.isfinite(v) and v < DIVERGED for v in (train_loss, test_loss)):
+        val_loss = _test_loss(model, X_val, y_val, loss_fn).item()
+        if not all(math.isfinite(v) and v < DIVERGED for v in (train_loss, val_loss)):
             run.diverged_at = epoch
             break
         run.history.epochs.append(epoch)
         run.history.train_loss.append(train_loss)
-        run.history.test_loss.append(test_loss)
+        run.history.val_loss.append(val_loss)
         point = two_parameters(model)
         if point is not None:
             run.path.append(point)

@@ -1,4 +1,9 @@
-"""Stage 3 and 5 of the workflow: pictures of data, predictions and loss curves."""
+"""Stage 3 and 5 of the workflow: pictures of data, predictions and loss curves.
+
+Every series has its own colour from the Okabe-Ito palette (safe for colour-blind readers) *and* its
+own marker or line style, so the picture still reads in grey or for a reader who cannot tell the
+colours apart. `STYLES` holds them; the widget explorers use the same ones.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,16 @@ from ._checks import check_pair, check_tensor
 if TYPE_CHECKING:  # matplotlib is imported inside the functions, only when a plot is drawn
     from matplotlib.axes import Axes
 
-__all__ = ["plot_predictions", "plot_loss_curves"]
+__all__ = ["plot_predictions", "plot_loss_curves", "STYLES"]
+
+# Okabe-Ito colours, each paired with a marker (points) and a line style (curves)
+STYLES: dict[str, dict[str, str]] = {
+    "train": {"color": "#0072B2", "marker": "o", "linestyle": "-"},  # blue, circles, solid
+    "validation": {"color": "#E69F00", "marker": "s", "linestyle": "--"},  # orange, squares, dashed
+    "test": {"color": "#009E73", "marker": "^", "linestyle": "-."},  # bluish green, triangles, dash-dot
+    "predictions": {"color": "#D55E00", "marker": "x", "linestyle": ":"},  # vermillion, crosses, dotted
+}
+LABELS = {"train": "Training data", "validation": "Validation data", "test": "Test data", "predictions": "Predictions"}
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -30,6 +44,12 @@ def _numpy(t: torch.Tensor) -> Any:
     return t.detach().cpu().reshape(-1).numpy()
 
 
+def _scatter(ax: Axes, X: torch.Tensor, y: torch.Tensor, kind: str, size: float = 20) -> None:
+    """Scatter one series in its colour and marker, labelled for the legend."""
+    style = STYLES[kind]
+    ax.scatter(_numpy(X), _numpy(y), c=style["color"], marker=style["marker"], s=size, label=LABELS[kind])
+
+
 def plot_predictions(
     train_data: torch.Tensor,
     train_labels: torch.Tensor,
@@ -38,22 +58,25 @@ def plot_predictions(
     predictions: torch.Tensor | None = None,
     *,
     ax: Axes | None = None,
+    held_out: str = "test",
 ) -> Axes:
-    """Scatter training data (blue), test data (green) and predictions on the test data (red)."""
+    """Scatter training data, held-out data (test, or validation with held_out="validation") and predictions on it."""
+    if held_out not in ("test", "validation"):
+        raise ValueError(f"held_out must be 'test' or 'validation', got {held_out!r}")
     train_data, train_labels = check_pair("train_data", train_data, "train_labels", train_labels)
     test_data, test_labels = check_pair("test_data", test_data, "test_labels", test_labels)
     if predictions is not None:
         check_tensor("predictions", predictions)
         if len(predictions) != len(test_data):
             raise ValueError(
-                f"predictions must have one row per test point: got {len(predictions)} rows "
-                f"for {len(test_data)} test points"
+                f"predictions must have one row per {held_out} point: got {len(predictions)} rows "
+                f"for {len(test_data)} {held_out} points"
             )
     ax = _new_axes(ax, (8, 5))
-    ax.scatter(_numpy(train_data), _numpy(train_labels), c="b", s=12, label="Training data")
-    ax.scatter(_numpy(test_data), _numpy(test_labels), c="g", s=12, label="Testing data")
+    _scatter(ax, train_data, train_labels, "train", size=14)
+    _scatter(ax, test_data, test_labels, held_out, size=30)
     if predictions is not None:
-        ax.scatter(_numpy(test_data), _numpy(predictions), c="r", s=12, label="Predictions")
+        _scatter(ax, test_data, predictions, "predictions", size=40)
     ax.set_xlabel("X")
     ax.set_ylabel("y")
     ax.legend(loc="upper left")
@@ -61,20 +84,21 @@ def plot_predictions(
 
 
 def plot_loss_curves(history: Any, *, ax: Axes | None = None, log_scale: bool = False) -> Axes:
-    """Plot train and test loss against epochs from a History (or a dict with the same lists)."""
+    """Plot training and validation loss against epochs from a History (or a dict with the same lists)."""
     data = history if isinstance(history, Mapping) else getattr(history, "__dict__", None)
-    keys = ("epochs", "train_loss", "test_loss")
+    keys = ("epochs", "train_loss", "val_loss")
     if not isinstance(data, Mapping) or any(k not in data for k in keys):
         raise TypeError(
             "history must be a History from helpers.fit or a dict with lists "
-            f"'epochs', 'train_loss' and 'test_loss', got {type(history).__name__}"
+            f"'epochs', 'train_loss' and 'val_loss', got {type(history).__name__}"
         )
     lengths = {k: len(data[k]) for k in keys}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"history lists must have the same length, got {lengths}")
     ax = _new_axes(ax, (8, 5))
-    ax.plot(data["epochs"], data["train_loss"], label="Train loss")
-    ax.plot(data["epochs"], data["test_loss"], label="Test loss")
+    every = max(1, len(data["epochs"]) // 10)  # a marker every tenth of the run: legible at any length
+    for key, kind, label in (("train_loss", "train", "Training loss"), ("val_loss", "validation", "Validation loss")):
+        ax.plot(data["epochs"], data[key], label=label, markevery=every, markersize=5, **STYLES[kind])
     if log_scale:
         ax.set_yscale("log")
     ax.set_xlabel("Epoch")

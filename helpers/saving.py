@@ -1,4 +1,18 @@
-"""Stage 7 of the workflow: save and load models and checkpoints, atomically and safely."""
+"""Stage 7 of the workflow: save and load models and checkpoints, atomically and safely.
+
+Atomic saving. Writing a file takes time and a process can die halfway through (a restarted kernel,
+a full disk, a flat battery). `torch.save` straight onto `model.pt` would then leave a truncated
+file, and the good file that was there before is already gone. These helpers write to a temporary
+file in the same folder, flush it to disk, and only then rename it over the old name with
+`os.replace`, which the operating system performs as one indivisible step: at every moment the path
+holds either the complete old file or the complete new one. A truncated or damaged file is reported
+as a ValueError naming it ("could not read ...: the file is truncated, corrupted or not a torch file").
+
+Safe loading. Every load uses `torch.load(..., weights_only=True)`: only tensors and plain data are
+rebuilt, so a file can never run code. A refused file becomes a ValueError that names the file and
+the refused global. `load_model` and `load_checkpoint` also compare the file's keys and shapes with
+the model before loading anything, and list what is missing, unexpected or of the wrong shape.
+"""
 
 import os
 import pickle
@@ -35,7 +49,7 @@ def _as_path(path: object) -> Path:
 
 
 def _atomic_save(obj: Any, path: Path) -> Path:
-    """torch.save to a temp file in the same folder, then replace: the old file survives a failure."""
+    """torch.save to a temp file in the same folder, fsync, then os.replace: the old file survives a failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -96,7 +110,11 @@ def save_model(model: nn.Module, path: str | os.PathLike) -> Path:
 
 
 def load_model(model: M, path: str | os.PathLike, *, device: torch.device | str | None = None) -> M:
-    """Load a state_dict saved by save_model into `model` (weights_only=True) and return the model."""
+    """Load a state_dict saved by save_model into `model` (weights_only=True) and return the model.
+
+    Keys and shapes are checked against the model first; the tensors are mapped onto `device` (default:
+    where the model is), like torch.load's map_location, so a file saved on a GPU loads on a CPU.
+    """
     model, path = _check_model(model), _as_path(path)
     target = torch.device(device) if device is not None else _device_of(model)
     state = _safe_load(path, target)

@@ -1,4 +1,9 @@
-"""Stage 5 of the workflow: one training step, one testing step, and a loop over epochs."""
+"""Stage 5 of the workflow: one training step, one evaluation step, and a loop over epochs.
+
+`fit` trains on the training data and, after each epoch, measures the loss on held-out validation
+data: the numbers you watch while you tune. Keep the test set out of it and evaluate on it once, at
+the end (`test_step` or `helpers.predict` plus a metric).
+"""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,11 +21,17 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass
 class History:
-    """Loss per evaluated epoch, as plain Python floats (epochs count from 1)."""
+    """Loss per evaluated epoch, as plain Python floats (epochs count from 1).
+
+    `train_loss` is the mean loss of the epoch's training steps, each measured on the forward pass
+    *before* its update (the loss that step's gradient came from); `val_loss` is measured after the
+    epoch's last update, in eval mode. Early in training, when every update helps a lot, the validation
+    loss can therefore be lower than the training loss of the same epoch.
+    """
 
     epochs: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
 
 
 def _check_model_parts(model: object, loss_fn: object, optimizer: object = None) -> None:
@@ -45,7 +56,7 @@ def _train_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Los
 
 
 def _test_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFn) -> torch.Tensor:
-    """Loss in eval mode under torch.inference_mode, as a tensor."""
+    """Loss on held-out data in eval mode under torch.inference_mode, as a tensor (no update)."""
     model.eval()
     with torch.inference_mode():
         return loss_fn(model(X), y)
@@ -59,7 +70,7 @@ def train_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Loss
 
 
 def test_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFn) -> float:
-    """Return the loss on (X, y) in eval mode under torch.inference_mode."""
+    """Return the loss on held-out (X, y), validation or test, in eval mode under torch.inference_mode."""
     _check_model_parts(model, loss_fn)
     X, y = check_pair("X", X, "y", y)
     return _test_loss(model, X, y, loss_fn).item()
@@ -95,7 +106,7 @@ def _epoch_loss(step: Callable, data, device: torch.device) -> torch.Tensor:
 def fit(
     model: nn.Module,
     train_data,
-    test_data,
+    val_data,
     loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,
     epochs: int,
@@ -104,7 +115,12 @@ def fit(
     eval_every: int = 1,
     progress: bool = False,
 ) -> History:
-    """Train for `epochs` epochs (one step per batch) and record train/test loss every `eval_every`."""
+    """Train for `epochs` epochs (one step per batch); record train and validation loss every `eval_every`.
+
+    `train_data` and `val_data` are (X, y) tuples of tensors (one full batch) or DataLoaders. Both are
+    moved to `device` (default: where the model's parameters are). See History for when each loss is
+    measured.
+    """
     _check_model_parts(model, loss_fn, optimizer)
     epochs = check_int("epochs", epochs, minimum=1)
     eval_every = check_int("eval_every", eval_every, minimum=1)
@@ -113,7 +129,7 @@ def fit(
     device = torch.device(device)
     model.to(device)
     train = _as_batches("train_data", train_data, device)
-    test = _as_batches("test_data", test_data, device)
+    val = _as_batches("val_data", val_data, device)
     history = History()
     steps = range(1, epochs + 1)
     if progress:
@@ -123,10 +139,10 @@ def fit(
     for epoch in steps:
         train_loss = _epoch_loss(lambda X, y: _train_step(model, X, y, loss_fn, optimizer), train, device)
         if epoch % eval_every == 0 or epoch == epochs:
-            test_loss = _epoch_loss(lambda X, y: _test_loss(model, X, y, loss_fn), test, device)
+            val_loss = _epoch_loss(lambda X, y: _test_loss(model, X, y, loss_fn), val, device)
             history.epochs.append(epoch)
             history.train_loss.append(train_loss.item())
-            history.test_loss.append(test_loss.item())
+            history.val_loss.append(val_loss.item())
             if progress:
-                steps.set_postfix(train_loss=f"{history.train_loss[-1]:.4f}", test_loss=f"{history.test_loss[-1]:.4f}")
+                steps.set_postfix(train_loss=f"{history.train_loss[-1]:.4f}", val_loss=f"{history.val_loss[-1]:.4f}")
     return history

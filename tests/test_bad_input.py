@@ -44,7 +44,10 @@ CASES = [
     ("plot label length", lambda: helpers.plot_predictions(X, y[:3], X, y), ValueError, "train_data and train_labels"),
     ("plot predictions length", lambda: helpers.plot_predictions(X, y, X[:10], y[:10], predictions=y), ValueError, "predictions must have one row per test point"),
     ("loss curves of a list", lambda: helpers.plot_loss_curves([0.1, 0.2]), TypeError, "history must be a History"),
-    ("loss curves uneven", lambda: helpers.plot_loss_curves({"epochs": [1], "train_loss": [1, 2], "test_loss": [1]}), ValueError, "same length"),
+    ("loss curves uneven", lambda: helpers.plot_loss_curves({"epochs": [1], "train_loss": [1, 2], "val_loss": [1]}), ValueError, "same length"),
+    ("loss curves old key", lambda: helpers.plot_loss_curves({"epochs": [1], "train_loss": [1], "test_loss": [1]}), TypeError, "'val_loss'"),
+    ("plot held_out", lambda: helpers.plot_predictions(X, y, X, y, held_out="val"), ValueError, "held_out must be 'test' or 'validation'"),
+    ("plot predictions length, validation", lambda: helpers.plot_predictions(X, y, X[:10], y[:10], predictions=y, held_out="validation"), ValueError, "one row per validation point"),
     # training
     ("train_step not a model", lambda: helpers.train_step("model", X, y, L1, OPT), TypeError, "model must be a torch.nn.Module"),
     ("train_step not an optimizer", lambda: helpers.train_step(MODEL, X, y, L1, 0.01), TypeError, "optimizer must be a torch.optim.Optimizer"),
@@ -54,7 +57,8 @@ CASES = [
     ("fit epochs float", lambda: helpers.fit(MODEL, (X, y), (X, y), L1, OPT, 10.0), TypeError, "epochs must be an int"),
     ("fit eval_every 0", lambda: helpers.fit(MODEL, (X, y), (X, y), L1, OPT, 1, eval_every=0), ValueError, "eval_every"),
     ("fit data not a pair", lambda: helpers.fit(MODEL, X, (X, y), L1, OPT, 1), TypeError, r"train_data must be an \(X, y\) tuple"),
-    ("fit test lengths", lambda: helpers.fit(MODEL, (X, y), (X, y[:2]), L1, OPT, 1), ValueError, r"test_data\[0\] and test_data\[1\]"),
+    ("fit val lengths", lambda: helpers.fit(MODEL, (X, y), (X, y[:2]), L1, OPT, 1), ValueError, r"val_data\[0\] and val_data\[1\]"),
+    ("fit val not a pair", lambda: helpers.fit(MODEL, (X, y), X, L1, OPT, 1), TypeError, r"val_data must be an \(X, y\) tuple"),
     # evaluation
     ("mae shapes", lambda: helpers.mae(y.squeeze(), y), ValueError, "y_pred and y_true must have the same shape"),
     ("mse non-tensor", lambda: helpers.mse([1.0], y), TypeError, "y_pred must be a torch.Tensor"),

@@ -74,7 +74,7 @@ def test_train_run_matches_fit_and_the_reference_numbers(split):
     torch.manual_seed(42)
     model = helpers.LinearRegressionModel()
     history = helpers.fit(model, split[:2], split[2:], nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=0.01), 100)
-    assert run.history.test_loss == history.test_loss
+    assert run.history.val_loss == history.val_loss
 
 
 def test_train_run_stops_when_the_loss_diverges(split):

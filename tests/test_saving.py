@@ -126,12 +126,12 @@ def test_resuming_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path, split
     first = helpers.LinearRegressionModelV2()
     opt1 = torch.optim.Adam(first.parameters(), lr=0.05)
     history = _train(first, opt1, train, test, 15)
-    path = helpers.save_checkpoint(tmp_path / "ckpt.pt", first, opt1, epoch=15, history=history.test_loss)
+    path = helpers.save_checkpoint(tmp_path / "ckpt.pt", first, opt1, epoch=15, history=history.val_loss)
 
     resumed = helpers.LinearRegressionModelV2()  # fresh weights and a fresh Adam: all from the file
     opt2 = torch.optim.Adam(resumed.parameters(), lr=0.05)
     checkpoint = helpers.load_checkpoint(path, resumed, opt2)
-    assert checkpoint["epoch"] == 15 and checkpoint["history"] == history.test_loss
+    assert checkpoint["epoch"] == 15 and checkpoint["history"] == history.val_loss
     _train(resumed, opt2, train, test, 40 - checkpoint["epoch"])
     for a, b in zip(straight.parameters(), resumed.parameters()):
         assert torch.equal(a, b)

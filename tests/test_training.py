@@ -1,4 +1,6 @@
-"""train_step, test_step and fit, checked against the hand-written loop and the reference numbers."""
+"""train_step, test_step and fit, checked against the hand-written loop and the reference numbers.
+
+The fixture `split` is the ordered 40/10 split; fit uses its last 10 points as validation data."""
 
 import pytest
 import torch
@@ -8,10 +10,10 @@ from torch.utils.data import DataLoader, TensorDataset
 import helpers
 
 
-def _reference_loop(model, X_train, y_train, X_test, y_test, epochs, lr=0.01):
+def _reference_loop(model, X_train, y_train, X_val, y_val, epochs, lr=0.01):
     """The course's loop written out, to compare helpers.fit against."""
     loss_fn, optimizer = nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=lr)
-    train_losses, test_losses = [], []
+    train_losses, val_losses = [], []
     for _ in range(epochs):
         model.train()
         loss = loss_fn(model(X_train), y_train)
@@ -20,30 +22,46 @@ def _reference_loop(model, X_train, y_train, X_test, y_test, epochs, lr=0.01):
         optimizer.step()
         model.eval()
         with torch.inference_mode():
-            test_losses.append(loss_fn(model(X_test), y_test).item())
+            val_losses.append(loss_fn(model(X_val), y_val).item())
         train_losses.append(loss.item())
-    return train_losses, test_losses
+    return train_losses, val_losses
 
 
 def test_fit_reaches_the_reference_numbers_after_100_epochs(split, seeded):
-    X_train, y_train, X_test, y_test = split
+    X_train, y_train, X_val, y_val = split
     model = helpers.LinearRegressionModel()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    history = helpers.fit(model, (X_train, y_train), (X_test, y_test), nn.L1Loss(), optimizer, 100)
+    history = helpers.fit(model, (X_train, y_train), (X_val, y_val), nn.L1Loss(), optimizer, 100)
     assert round(model.weights.item(), 4) == 0.5784 and round(model.bias.item(), 4) == 0.3513
     assert history.epochs == list(range(1, 101))
-    assert all(type(v) is float for v in history.train_loss + history.test_loss)
+    assert all(type(v) is float for v in history.train_loss + history.val_loss)
+
+
+def test_fit_and_history_name_the_validation_data():
+    import dataclasses
+    import inspect
+
+    assert list(inspect.signature(helpers.fit).parameters)[:3] == ["model", "train_data", "val_data"]
+    assert [f.name for f in dataclasses.fields(helpers.History)] == ["epochs", "train_loss", "val_loss"]
+
+
+def test_fit_with_val_data_by_keyword_measures_it_and_not_the_training_data(split, seeded):
+    model = helpers.LinearRegressionModel()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    history = helpers.fit(model, train_data=split[:2], val_data=split[2:], loss_fn=nn.L1Loss(), optimizer=optimizer, epochs=3)
+    assert history.val_loss[-1] == pytest.approx(helpers.test_step(model, *split[2:], nn.L1Loss()))
+    assert history.val_loss[-1] != pytest.approx(helpers.test_step(model, *split[:2], nn.L1Loss()))
 
 
 def test_fit_matches_the_hand_written_loop_exactly(split):
     torch.manual_seed(42)
     by_hand = helpers.LinearRegressionModel()
-    train_ref, test_ref = _reference_loop(by_hand, *split, epochs=30)
+    train_ref, val_ref = _reference_loop(by_hand, *split, epochs=30)
     torch.manual_seed(42)
     model = helpers.LinearRegressionModel()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     history = helpers.fit(model, split[:2], split[2:], nn.L1Loss(), optimizer, 30)
-    assert history.train_loss == train_ref and history.test_loss == test_ref
+    assert history.train_loss == train_ref and history.val_loss == val_ref
     assert torch.equal(model.weights, by_hand.weights) and torch.equal(model.bias, by_hand.bias)
 
 
@@ -52,7 +70,7 @@ def test_eval_every_records_every_kth_epoch_and_the_last(split, seeded):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     history = helpers.fit(model, split[:2], split[2:], nn.L1Loss(), optimizer, 25, eval_every=10)
     assert history.epochs == [10, 20, 25]
-    assert len(history.train_loss) == len(history.test_loss) == 3
+    assert len(history.train_loss) == len(history.val_loss) == 3
 
 
 def test_train_step_does_the_five_steps_and_returns_the_loss_before_the_update(split, seeded):
@@ -82,19 +100,19 @@ def test_test_step_is_eval_mode_inference_and_does_not_change_the_model(split, s
 
 
 def test_fit_with_a_dataloader_takes_one_step_per_batch(split, seeded):
-    X_train, y_train, X_test, y_test = split
+    X_train, y_train, X_val, y_val = split
     model = helpers.LinearRegressionModelV2()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     steps = []
     optimizer.register_step_post_hook(lambda *a: steps.append(1))
     train = DataLoader(TensorDataset(X_train, y_train), batch_size=8, shuffle=True)
-    test = DataLoader(TensorDataset(X_test, y_test), batch_size=4)
-    history = helpers.fit(model, train, test, nn.MSELoss(), optimizer, 60)
+    val = DataLoader(TensorDataset(X_val, y_val), batch_size=4)
+    history = helpers.fit(model, train, val, nn.MSELoss(), optimizer, 60)
     assert len(steps) == 60 * 5
-    assert history.test_loss[-1] < 1e-3 < history.test_loss[0]
-    # test loss over batches of 4, 4, 2 is the size-weighted mean, i.e. the full-set loss
-    full = helpers.test_step(model, X_test, y_test, nn.MSELoss())
-    assert history.test_loss[-1] == pytest.approx(full, rel=1e-5)
+    assert history.val_loss[-1] < 1e-3 < history.val_loss[0]
+    # validation loss over batches of 4, 4, 2 is the size-weighted mean, i.e. the full-set loss
+    full = helpers.test_step(model, X_val, y_val, nn.MSELoss())
+    assert history.val_loss[-1] == pytest.approx(full, rel=1e-5)
 
 
 def test_fit_runs_where_the_model_is_when_no_device_is_given(split, seeded):
@@ -111,7 +129,7 @@ def test_fit_moves_model_and_cpu_data_to_cuda(split, seeded):
     model = helpers.LinearRegressionModelV2()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     history = helpers.fit(model, split[:2], split[2:], nn.L1Loss(), optimizer, 3, device="cuda")
-    assert next(model.parameters()).is_cuda and all(type(v) is float for v in history.test_loss)
+    assert next(model.parameters()).is_cuda and all(type(v) is float for v in history.val_loss)
 
 
 def test_fit_progress_bar_shows_epochs(split, seeded, capsys):
@@ -119,7 +137,7 @@ def test_fit_progress_bar_shows_epochs(split, seeded, capsys):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     helpers.fit(model, split[:2], split[2:], nn.L1Loss(), optimizer, 5, progress=True)
     err = capsys.readouterr().err
-    assert "5/5" in err and "test_loss" in err
+    assert "5/5" in err and "val_loss" in err
 
 
 def test_fit_does_not_load_the_notebook_progress_bar_without_progress(split):

@@ -148,6 +148,34 @@ def test_train_button_retrains_and_adam_gets_closer():
     assert explorer.result is not before and explorer.result["run"].path[-1] == pytest.approx((w, b))
 
 
+def test_training_explorer_validates_on_the_5_points_after_training_and_never_sees_the_test_set():
+    explorer = W.training_explorer()
+    run = explorer.result["run"]
+    X, y = helpers.make_line_data()
+    _, _, X_val, y_val, _, _ = helpers.train_val_test_split(X, y, 0.8, 0.1)
+    assert run.history.val_loss[-1] == pytest.approx(helpers.test_step(run.model, X_val, y_val, nn.L1Loss()))
+    assert "validation loss" in explorer.message.value
+
+
+def _marker_shapes(ax):
+    return {tuple(map(tuple, c.get_paths()[0].vertices.round(3))) for c in ax.collections if len(c.get_paths())}
+
+
+def test_explorers_never_code_by_colour_alone():
+    from helpers.plotting import STYLES
+
+    split = W.split_explorer()
+    (ax,) = split.figure.axes
+    assert len(_marker_shapes(ax)) == 2  # train and test points have different markers
+    training = W.training_explorer()
+    curves, fit, _ = training.figure.axes
+    train_line, val_line = curves.get_lines()[:2]
+    assert train_line.get_linestyle() != val_line.get_linestyle() and train_line.get_marker() != val_line.get_marker()
+    assert len(_marker_shapes(fit)) == 3  # training, validation, predictions
+    colours = {line.get_color().upper() for line in (train_line, val_line)}
+    assert colours == {STYLES["train"]["color"].upper(), STYLES["validation"]["color"].upper()}
+
+
 def test_training_explorer_takes_the_learners_model_and_data():
     X = torch.linspace(0, 1, 20).unsqueeze(1)
     explorer = W.training_explorer((X, 2 * X), (X, 2 * X), model=nn.Sequential(nn.Linear(1, 4), nn.Linear(4, 1)),

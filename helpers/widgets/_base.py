@@ -9,10 +9,15 @@ from typing import Any
 import ipywidgets as widgets
 import torch
 
+from ..plotting import STYLES
+
 __all__ = ["Explorer"]
 
 DPI = 80
-TRAIN, TEST, PRED, TRUE = "tab:blue", "tab:green", "tab:red", "black"
+# the course's Okabe-Ito colours (helpers.plotting.STYLES), always paired with a marker or line style
+TRAIN, VAL, TEST, PRED = (STYLES[k]["color"] for k in ("train", "validation", "test", "predictions"))
+MARK = {k: v["marker"] for k, v in STYLES.items()}
+TRUE = "black"  # the true line: black and dashed
 WIDE = {"description_width": "initial"}
 TOGGLES = {"description_width": "initial", "button_width": "64px"}
 

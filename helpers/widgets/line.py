@@ -5,7 +5,17 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ..data import make_line_data
-from ._base import TRAIN, TRUE, WIDE, Explorer, _Blitted, _figure, _points, _slider
+from ._base import (
+    MARK,
+    TRAIN,
+    TRUE,
+    WIDE,
+    Explorer,
+    _Blitted,
+    _figure,
+    _points,
+    _slider,
+)
 
 
 def _line_compute(weight: float, bias: float, noise_std: float, n_points: int, seed: int) -> dict:
@@ -19,7 +29,7 @@ def _line_compute(weight: float, bias: float, noise_std: float, n_points: int, s
 def _line_scene() -> tuple[_Blitted, dict]:
     """Axes, legend and labels drawn once; the dots, the true line and the title move."""
     fig, (ax,) = _figure()
-    dots = ax.scatter([], [], c=TRAIN, s=12, label="data (X, y)")
+    dots = ax.scatter([], [], c=TRAIN, marker=MARK["train"], s=14, label="data (X, y)")
     (true_line,) = ax.plot([0, 1], [0, 0], c=TRUE, ls="--", label="true line")
     ax.set(xlabel="X", ylabel="y", xlim=(-0.05, 1.05), ylim=(-2.3, 3.5), title=" ")
     legend = ax.legend(loc="upper left")

@@ -12,6 +12,7 @@ from .. import explore
 from ..data import make_line_data, train_test_split
 from ..evaluation import least_squares_fit
 from ._base import (
+    MARK,
     PRED,
     TOGGLES,
     TRAIN,
@@ -60,7 +61,7 @@ def optimizer_explorer(
     def scene(loss: str) -> tuple[_Blitted, dict]:
         """Draw the still parts once (data, landscape, axes); return them and the moving artists."""
         fig, (left, right) = _figure(2, width=4.6)
-        left.scatter(_np(X), _np(y), c=TRAIN, s=12, label="data")
+        left.scatter(_np(X), _np(y), c=TRAIN, marker=MARK["train"], s=14, label="training data")
         (line,) = left.plot(_np(xs), _np(xs), c=PRED, label="your model")
         left.set(xlabel="X", ylabel="y", ylim=(-1.5, 3.5), title=" ")
         _landscape(right, grids[loss], ws, bs, best)

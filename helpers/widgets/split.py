@@ -8,6 +8,7 @@ import torch
 from .. import explore
 from ..data import make_line_data
 from ._base import (
+    MARK,
     PRED,
     TEST,
     TRAIN,
@@ -34,8 +35,8 @@ def _split_scene(X: torch.Tensor, y: torch.Tensor) -> tuple[_Blitted, dict]:
     fig, (ax,) = _figure(width=6.5)
     band = Rectangle((0, 0), 0, 1, transform=ax.get_xaxis_transform(), color=TRAIN, alpha=0.08, label="training range")
     ax.add_patch(band)
-    train = ax.scatter([], [], c=TRAIN, s=12, label="train")
-    test = ax.scatter([], [], c=TEST, s=12, label="test")
+    train = ax.scatter([], [], c=TRAIN, marker=MARK["train"], s=14, label="train")
+    test = ax.scatter([], [], c=TEST, marker=MARK["test"], s=30, label="test")
     x_low, x_high, y_low, y_high = X.min().item(), X.max().item(), y.min().item(), y.max().item()
     (fit,) = ax.plot([x_low, x_high], [y_low, y_high], c=PRED, label="line fitted on train")
     pad_x, pad_y = 0.05 * (x_high - x_low), 0.1 * (y_high - y_low)

@@ -1,4 +1,4 @@
-"""4. The training explorer: learning rate, epochs, loss and optimizer -> curves, fit and path."""
+"""4. The training explorer: learning rate, epochs, loss and optimizer -> train/validation curves, fit and path."""
 
 from __future__ import annotations
 
@@ -9,14 +9,25 @@ import torch
 from torch import nn
 
 from .. import explore
-from ..data import make_line_data, train_test_split
+from ..data import make_line_data, train_val_test_split
 from ..evaluation import least_squares_fit
-from ._base import PRED, TEST, TOGGLES, TRAIN, WIDE, Explorer, _figure, _landscape, _np
+from ._base import (
+    MARK,
+    PRED,
+    TOGGLES,
+    TRAIN,
+    VAL,
+    WIDE,
+    Explorer,
+    _figure,
+    _landscape,
+    _np,
+)
 
 
 def training_explorer(
     train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
-    test_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
     *,
     model: nn.Module | None = None,
     lr: float = 0.01,
@@ -24,17 +35,21 @@ def training_explorer(
     loss: str = "L1",
     optimizer: str = "SGD",
 ) -> Explorer:
-    """Learning rate, epochs, loss and optimizer -> loss curves, the final fit and the (w, b) path."""
-    if train_data is None and test_data is None:
-        X_train, y_train, X_test, y_test = train_test_split(*make_line_data())
-        train_data, test_data = (X_train, y_train), (X_test, y_test)
-    elif train_data is None or test_data is None:
-        raise ValueError("give both train_data and test_data as (X, y) tuples, or neither")
+    """Learning rate, epochs, loss and optimizer -> loss curves, the final fit and the (w, b) path.
+
+    Without data it trains on the course's ordered 40 / 5 / 5 split: 40 training points, validated on
+    the next 5 (the last 5, the test set, stay untouched).
+    """
+    if train_data is None and val_data is None:
+        X_train, y_train, X_val, y_val, _, _ = train_val_test_split(*make_line_data(), 0.8, 0.1)
+        train_data, val_data = (X_train, y_train), (X_val, y_val)
+    elif train_data is None or val_data is None:
+        raise ValueError("give both train_data and val_data as (X, y) tuples, or neither")
     best = least_squares_fit(*train_data)
     ws, bs = torch.linspace(-1, 2, 61), torch.linspace(-1, 1.5, 51)
 
     def compute(lr: float, epochs: int, loss: str, optimizer: str) -> dict:
-        run = explore.train_run(train_data, test_data, lr=lr, epochs=epochs, loss=loss, optimizer=optimizer, model=model)
+        run = explore.train_run(train_data, val_data, lr=lr, epochs=epochs, loss=loss, optimizer=optimizer, model=model)
         if run.diverged_at is not None:
             return {"run": run, "draw": False, "message": f"<span style='color:#b00'>The loss blew up at epoch "
                     f"{run.diverged_at}: a learning rate of {lr:.3g} makes every step overshoot more than the "
@@ -42,20 +57,23 @@ def training_explorer(
         end = run.path[-1] if run.path else None
         where = f"weight {end[0]:.4f}, bias {end[1]:.4f} " if end else ""
         return {"run": run, "loss": loss, "message": f"After {epochs} epochs: {where}(least squares: weight "
-                f"{best[0]:.4f}, bias {best[1]:.4f}); test loss {run.history.test_loss[-1]:.4f}"}
+                f"{best[0]:.4f}, bias {best[1]:.4f}); validation loss {run.history.val_loss[-1]:.4f}"}
 
     def draw(r: dict) -> Any:
         run = r["run"]
         fig, (curves, fit, land) = _figure(3, width=3.9, height=3.3)
-        curves.plot(run.history.epochs, [max(v, 1e-8) for v in run.history.train_loss], label="train")
-        curves.plot(run.history.epochs, [max(v, 1e-8) for v in run.history.test_loss], label="test")
+        every = max(1, len(run.history.epochs) // 10)
+        for values, color, ls, mark, label in ((run.history.train_loss, TRAIN, "-", MARK["train"], "training"),
+                                               (run.history.val_loss, VAL, "--", MARK["validation"], "validation")):
+            curves.plot(run.history.epochs, [max(v, 1e-8) for v in values], c=color, ls=ls, marker=mark,
+                        markevery=every, ms=4, label=label)
         curves.set(yscale="log", xlabel="epoch", ylabel=f"{r['loss']} loss", title="loss curves")
         curves.legend()
-        (Xtr, ytr), (Xte, yte) = train_data, test_data
-        fit.scatter(_np(Xtr), _np(ytr), c=TRAIN, s=8, label="train")
-        fit.scatter(_np(Xte), _np(yte), c=TEST, s=8, label="test")
+        (Xtr, ytr), (Xva, yva) = train_data, val_data
+        fit.scatter(_np(Xtr), _np(ytr), c=TRAIN, marker=MARK["train"], s=8, label="training")
+        fit.scatter(_np(Xva), _np(yva), c=VAL, marker=MARK["validation"], s=18, label="validation")
         with torch.inference_mode():
-            fit.scatter(_np(Xte), _np(run.model(Xte)), c=PRED, s=8, label="predictions")
+            fit.scatter(_np(Xva), _np(run.model(Xva)), c=PRED, marker=MARK["predictions"], s=24, label="predictions")
         fit.set(xlabel="X", ylabel="y", title="final fit")
         fit.legend(loc="upper left", fontsize=8)
         if run.path:

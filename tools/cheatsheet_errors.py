@@ -1,0 +1,129 @@
+"""Print the first line of each error in notebooks/cheatsheet.md, as this torch version words it.
+
+Usage: python tools/cheatsheet_errors.py
+Each case runs the mistake for real (on the CPU; the device case uses the `meta` device, which
+every machine has) and prints the exception's type and the first line of its message, or, for the
+mistakes that raise nothing, what goes wrong instead. Re-run after a torch upgrade and update the
+cheat sheet's table from the output.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class TinyModel(nn.Module):
+    """A model class of our own, to show what weights_only refuses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(1, 1)
+
+
+def _shape() -> None:
+    nn.Linear(1, 1)(torch.arange(0, 1, 0.02))  # [50] instead of [50, 1]
+
+
+def _broadcast() -> None:
+    import warnings
+
+    warnings.simplefilter("error")  # the mistake only warns: turn the warning into an error to catch it
+    try:
+        nn.MSELoss()(torch.zeros(50, 1), torch.zeros(50))
+    finally:
+        warnings.resetwarnings()
+
+
+def _dtype() -> None:
+    nn.Linear(1, 1)(torch.zeros(5, 1, dtype=torch.float64))
+
+
+def _device() -> None:
+    nn.Linear(1, 1)(torch.zeros(5, 1, device="meta"))
+
+
+def _leaf_in_place() -> None:
+    w = torch.ones(1, requires_grad=True)
+    w -= 0.1 * torch.ones(1)
+
+
+def _numpy_of_grad() -> None:
+    nn.Linear(1, 1)(torch.zeros(5, 1)).numpy()
+
+
+def _backward_twice() -> None:
+    w = torch.ones(1, requires_grad=True)
+    loss = (w * torch.ones(1)).pow(2).sum()
+    loss.backward()
+    loss.backward()
+
+
+def _weights_only(folder: Path) -> None:
+    torch.save(TinyModel(), folder / "whole.pt")
+    torch.load(folder / "whole.pt", weights_only=True)
+
+
+def _state_dict_keys() -> None:
+    nn.Sequential(nn.Linear(1, 1)).load_state_dict(TinyModel().state_dict())
+
+
+def _gpu_file_on_cpu() -> None:
+    if torch.cuda.is_available():
+        raise RuntimeError("(this machine has a GPU: the file would load; nothing to show)")
+    torch.serialization.default_restore_location(torch.UntypedStorage(4), "cuda:0")  # what torch.load does per tensor
+
+
+def _silent_zero_grad() -> str:
+    w = torch.ones(1, requires_grad=True)
+    for _ in range(2):
+        (2 * w).sum().backward()  # no zero_grad between the two
+    return f"no error: w.grad is {w.grad.item():.0f} after two backward() calls, not 2 (they add up)"
+
+
+def _silent_eval() -> str:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    x = torch.ones(1, 4)
+    with torch.inference_mode():
+        same_train = torch.equal(model(x), model(x))
+        model.eval()
+        same_eval = torch.equal(model(x), model(x))
+    return f"no error: in train mode two predictions agree: {same_train}; after model.eval(): {same_eval}"
+
+
+def first_lines() -> dict[str, str]:
+    """Return {case: 'ErrorType: first line of the message'} for every case."""
+    out: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cases: dict[str, Callable] = {
+            "shape": _shape, "broadcast": _broadcast, "dtype": _dtype, "device": _device,
+            "leaf in place": _leaf_in_place, "numpy of grad": _numpy_of_grad, "backward twice": _backward_twice,
+            "weights_only": lambda: _weights_only(Path(tmp)), "state_dict keys": _state_dict_keys,
+            "GPU file on CPU": _gpu_file_on_cpu,
+        }
+        for name, case in cases.items():
+            try:
+                case()
+                out[name] = "(no error)"
+            except (RuntimeError, UserWarning, pickle.UnpicklingError) as err:
+                lines = str(err).splitlines()
+                weights = [line.strip() for line in lines if "Unsupported global" in line]
+                first = lines[0].replace("\x1b[1m", "").replace("\x1b[0m", "")
+                if first.endswith(":") and len(lines) > 1:  # the first line only announces the next
+                    first += " " + lines[1].strip()
+                out[name] = f"{type(err).__name__}: {first}" + (f" ... {weights[0]}" if weights else "")
+    out["forgotten zero_grad"] = _silent_zero_grad()
+    out["forgotten eval"] = _silent_eval()
+    return out
+
+
+if __name__ == "__main__":
+    print(f"torch {torch.__version__}")
+    for case, line in first_lines().items():
+        print(f"{case}: {line}")
