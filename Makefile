@@ -80,6 +80,8 @@ bench: dev
 
 data: install
 	$(BIN)/python -c "import helpers; helpers.save_line_csv('data/straight_line.csv', *helpers.make_line_data())"
+	$(BIN)/python -c "from helpers.datasets import make_noisy_line_dataset, save_tensor_dataset; save_tensor_dataset('data/noisy_line.pt', make_noisy_line_dataset())"
+	@echo "data/digits/ is made once by tools/make_digits.py, which needs scikit-learn (see data/README.md)"
 
 clean:
 	rm -rf $(VENV) $(VENV7) notebooks/models artifacts .pytest_cache

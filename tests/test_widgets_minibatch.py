@@ -1,0 +1,193 @@
+"""The mini-batch explorer: its numbers are those of helpers.fit over make_loaders, and every control works.
+
+Runs under ipywidgets 8 (the course pin) and 7.7.1 (Colab's)."""
+
+import io
+import math
+
+import ipywidgets
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import TensorDataset
+
+import helpers
+from helpers import widgets as W
+from helpers.datasets import evaluate_loss, make_loaders, make_noisy_line_dataset
+from helpers.widgets._base import _png
+from helpers.widgets.minibatch import minibatch_explorer, minibatch_run
+
+PNG = b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+def train():
+    d = make_noisy_line_dataset()
+    return d["training_data"], d["training_labels"]
+
+
+def _fit(X, y, batch_size, lr, epochs, seed=0):
+    """The real thing: LinearRegressionModel from seed 42, helpers.fit over the loaders of make_loaders."""
+    torch.manual_seed(42)
+    model = helpers.LinearRegressionModel()
+    (loader,) = make_loaders(TensorDataset(X, y), batch_size=batch_size, seed=seed)
+    history = helpers.fit(model, loader, (X, y), nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=lr), epochs)
+    return (model.weights.item(), model.bias.item()), history
+
+
+def _pixels(explorer):
+    return np.asarray(Image.open(io.BytesIO(bytes(explorer.image.value))).convert("RGBA"))
+
+
+def test_is_exported_and_builds_with_no_arguments():
+    assert "minibatch_explorer" in W.__all__ and W.minibatch_explorer is minibatch_explorer
+    explorer = minibatch_explorer()
+    assert isinstance(explorer, ipywidgets.VBox) and bytes(explorer.image.value).startswith(PNG)
+    assert explorer.result is not None and explorer.image.layout.display != "none"
+
+
+@pytest.mark.parametrize("batch_size, epochs", [(1, 1), (32, 3), (48, 2), (400, 4)])
+def test_run_ends_where_helpers_fit_over_the_dataloader_ends(train, batch_size, epochs):
+    X, y = train
+    run = minibatch_run(X, y, batch_size=batch_size, lr=0.2, epochs=epochs)
+    expected, history = _fit(X, y, batch_size, 0.2, epochs)
+    assert run.path[-1] == pytest.approx(expected, abs=1e-5)
+    assert run.epoch_losses[-1] == pytest.approx(history.val_loss[-1], rel=1e-4)  # the whole training set
+    assert len(run.path) == 1 + epochs * math.ceil(400 / batch_size) == 1 + len(run.step_losses)
+
+
+def test_step_losses_are_the_batch_losses_of_the_hand_written_loop(train):
+    X, y = train
+    run = minibatch_run(X, y, batch_size=64, lr=0.1, epochs=2)
+    torch.manual_seed(42)
+    model = helpers.LinearRegressionModel()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    (loader,) = make_loaders(TensorDataset(X, y), batch_size=64, seed=0)
+    losses = [helpers.train_step(model, Xb, yb, nn.MSELoss(), optimizer) for _ in range(2) for Xb, yb in loader]
+    assert run.step_losses == pytest.approx(losses, rel=1e-4)
+    assert run.epoch_losses[-1] == pytest.approx(evaluate_loss(model, make_loaders(TensorDataset(X, y))[0],
+                                                               nn.MSELoss()), rel=1e-4)
+
+
+def test_message_shows_the_run_and_the_least_squares_answer(train):
+    explorer = minibatch_explorer()
+    (w, b), _ = _fit(*train, batch_size=32, lr=0.2, epochs=30)
+    best = helpers.least_squares_fit(*train)
+    text = explorer.message.value
+    assert f"weight {w:.4f}, bias {b:.4f}" in text and f"weight {best[0]:.4f}, bias {best[1]:.4f}" in text
+    assert "13 steps per epoch, 390 in 30 epochs" in text  # ceil(400 / 32) = 13
+
+
+def test_smaller_batches_give_noisier_losses_and_more_steps():
+    explorer = minibatch_explorer()
+    explorer.set_values(batch_size=4, lr=0.05)
+    small = explorer.result["mini"]
+    explorer.set_values(batch_size=128)
+    large = explorer.result["mini"]
+    assert small.steps_per_epoch == 100 and large.steps_per_epoch == 4
+    spread = [np.log10(np.array(r.step_losses[r.steps_per_epoch:])).std() for r in (small, large)]
+    assert spread[0] > 2 * spread[1]
+
+
+def test_mini_batches_get_closer_than_the_full_batch_in_the_same_epochs(train):
+    explorer = minibatch_explorer()
+    best = np.array(helpers.least_squares_fit(*train))
+    mini, full = explorer.result["mini"], explorer.result["full"]
+    assert full.steps_per_epoch == 1 and len(full.path) == 31
+    assert np.abs(np.array(mini.path[-1]) - best).max() < np.abs(np.array(full.path[-1]) - best).max() / 5
+
+
+def test_every_control_at_its_ends_never_raises():
+    explorer = minibatch_explorer()
+    for name, control in explorer.controls.items():
+        start = control.value
+        ends = control.options if hasattr(control, "options") else [control.min, control.max]
+        if isinstance(control, ipywidgets.FloatLogSlider):
+            ends = [control.base ** control.min, control.base ** control.max]
+        for value in (ends[0], ends[-1]):
+            control.value = value
+            shown = explorer.image.layout.display != "none"
+            assert shown or explorer.message.value, f"{name}={value}: neither a picture nor a message"
+        control.value = start
+
+
+def test_trains_on_release_only():
+    controls = minibatch_explorer().controls.values()
+    assert controls and all(c.continuous_update is False for c in controls)
+
+
+def test_a_learning_rate_that_diverges_shows_a_message_then_recovers():
+    explorer = minibatch_explorer()
+    explorer.controls["lr"].value = 1.0
+    assert "blew up" in explorer.message.value and explorer.image.layout.display == "none"
+    explorer.controls["lr"].value = 0.1
+    assert "blew up" not in explorer.message.value and explorer.image.layout.display != "none"
+
+
+def test_a_control_change_changes_the_picture_and_the_same_values_give_the_same_picture():
+    explorer = minibatch_explorer()
+    first = _pixels(explorer)
+    explorer.controls["batch_size"].value = 8
+    assert not np.array_equal(_pixels(explorer), first)
+    explorer.controls["batch_size"].value = 32
+    assert np.array_equal(_pixels(explorer), first)
+    assert np.array_equal(_pixels(minibatch_explorer()), first)
+
+
+def test_seed_changes_the_order_and_so_the_path(train):
+    X, y = train
+    a = minibatch_run(X, y, batch_size=16, lr=0.2, epochs=2, seed=0)
+    b = minibatch_run(X, y, batch_size=16, lr=0.2, epochs=2, seed=1)
+    assert a.path[-1] != b.path[-1] and a.path == minibatch_run(X, y, batch_size=16, lr=0.2, epochs=2, seed=0).path
+
+
+def test_fast_redraw_is_pixel_identical_to_a_full_render():
+    explorer = minibatch_explorer()
+    explorer.set_values(batch_size=2, lr=0.01, epochs=5)
+    full = np.asarray(Image.open(io.BytesIO(_png(explorer.figure))).convert("RGBA"))
+    assert np.array_equal(_pixels(explorer), full)
+
+
+def test_takes_the_learners_data():
+    X = torch.linspace(0, 1, 100).unsqueeze(1)
+    explorer = minibatch_explorer(X, 2 * X - 1, batch_size=8, lr=0.5, epochs=30)
+    assert explorer.controls["batch_size"].options[-1] == 100
+    assert explorer.result["mini"].path[-1] == pytest.approx((2, -1), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [({"X": torch.zeros(5, 1)}, ValueError, "both X and y"),
+     ({"batch_size": 30}, ValueError, "batch_size must be one of"),
+     ({"lr": 2.0}, ValueError, "lr must be between"), ({"lr": "0.1"}, TypeError, "lr"),
+     ({"epochs": 100}, ValueError, "epochs must be between"),
+     ({"X": torch.zeros(5, 1), "y": torch.zeros(4, 1)}, ValueError, "same number of rows")],
+)
+def test_explorer_refuses_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        minibatch_explorer(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [({"batch_size": 0}, ValueError, "batch_size"), ({"lr": 0.0}, ValueError, "lr"),
+     ({"epochs": 1.5}, TypeError, "epochs"), ({"seed": -1}, ValueError, "seed"),
+     ({"start": (0.1, "b")}, TypeError, r"start\[1\]"), ({"X": torch.zeros(10, 2)}, ValueError, r"\[N, 1\]")],
+)
+def test_run_refuses_bad_arguments(train, kwargs, error, match):
+    args = {"X": train[0], "y": train[1], "batch_size": 8, "lr": 0.1, "epochs": 1, **kwargs}
+    if args["X"].shape[1] == 2:
+        args["y"] = torch.zeros(10, 1)
+    with pytest.raises(error, match=match):
+        minibatch_run(**args)
+
+
+def test_does_not_import_pyplot():
+    import subprocess
+    import sys
+
+    code = "import sys, helpers.widgets as W; W.minibatch_explorer(); print('matplotlib.pyplot' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False" and "Warning" not in out.stderr
