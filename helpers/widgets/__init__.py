@@ -8,9 +8,12 @@ One module per explorer; `_base` holds what they share.
 """
 
 from ._base import Explorer
+from .digits import digit_explorer
 from .line import line_explorer
+from .minibatch import minibatch_explorer
 from .optimizer import optimizer_explorer
 from .split import split_explorer
 from .training import training_explorer
 
-__all__ = ["Explorer", "line_explorer", "split_explorer", "optimizer_explorer", "training_explorer"]
+__all__ = ["Explorer", "line_explorer", "split_explorer", "optimizer_explorer", "training_explorer", "digit_explorer",
+           "minibatch_explorer"]

@@ -1,0 +1,103 @@
+"""helpers.classify: accuracy, confusion matrix, the digit models and the loop that trains to a goal."""
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from helpers import classify as C
+
+
+def test_accuracy_takes_logits_or_labels():
+    logits = torch.tensor([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 5.0], [9.0, 0.0, 0.0]])
+    y = torch.tensor([0, 1, 1, 0])
+    assert C.accuracy(logits, y) == pytest.approx(0.75)
+    assert C.accuracy(torch.tensor([0, 1, 1, 2]), y) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="same number of rows"):
+        C.accuracy(logits, y[:3])
+    with pytest.raises(ValueError, match="logits"):
+        C.accuracy(torch.zeros(4, 2, 2), y)
+
+
+def test_confusion_matrix_rows_are_true_classes():
+    y = torch.tensor([0, 0, 1, 2, 2, 2])
+    y_pred = torch.tensor([0, 1, 1, 2, 0, 2])
+    cm = C.confusion_matrix(y_pred, y, num_classes=4)
+    expected = torch.zeros(4, 4, dtype=torch.long)
+    for t, p in zip(y.tolist(), y_pred.tolist()):
+        expected[t, p] += 1
+    assert torch.equal(cm, expected) and cm.sum() == 6 and cm.trace() == 4
+    assert C.confusion_matrix(y_pred, y).shape == (3, 3)
+    with pytest.raises(ValueError, match="integer class labels"):
+        C.confusion_matrix(torch.zeros(6, 3), y)
+    with pytest.raises(ValueError, match="num_classes - 1 = 1"):
+        C.confusion_matrix(y_pred, y, num_classes=2)
+
+
+@pytest.mark.parametrize("model", [C.DigitMLP(), C.DigitCNN(), C.DigitCNN(num_classes=5, channels=4)])
+def test_models_map_digit_batches_to_logits(model):
+    out = model(torch.rand(7, 1, 8, 8))
+    assert out.shape == (7, model(torch.rand(1, 1, 8, 8)).shape[1]) and not torch.isnan(out).any()
+
+
+def test_cnn_has_a_features_part_to_freeze_and_a_head_to_replace():
+    model = C.DigitCNN(channels=4)
+    total = C.count_parameters(model)
+    assert total == sum(p.numel() for p in model.parameters())
+    model.features.requires_grad_(False)
+    assert C.count_parameters(model) == sum(p.numel() for p in model.classifier.parameters())
+    assert C.count_parameters(model, trainable_only=False) == total
+    with pytest.raises(TypeError, match="channels must be an int"):
+        C.DigitCNN(channels=2.5)
+
+
+def test_predict_logits_batches_in_eval_mode():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.Dropout(0.9))
+    X = torch.rand(10, 1, 2, 2)
+    out = C.predict_logits(model, X, batch_size=3)
+    assert not model.training and torch.allclose(out, model(X)) and not out.requires_grad
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        C.predict_logits(model, [[1.0]])
+
+
+def _blobs(n=120):
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 3
+    X = torch.randn(n, 1, 2, 2, generator=g) * 0.3 + y.view(-1, 1, 1, 1).float()
+    return X, y
+
+
+def test_fit_to_goal_stops_once_validation_accuracy_exceeds_the_goal():
+    torch.manual_seed(0)
+    X, y = _blobs()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
+    history = C.fit_to_goal(model, loader, (X, y), nn.CrossEntropyLoss(),
+                            torch.optim.Adam(model.parameters(), lr=0.05), goal=0.9, max_epochs=50)
+    assert history.reached_goal and history.val_accuracy[-1] > 0.9
+    assert all(a <= 0.9 for a in history.val_accuracy[:-1]) and history.epochs == len(history.val_accuracy)
+    assert C.accuracy(C.predict_logits(model, X), y) == pytest.approx(history.val_accuracy[-1])
+
+
+def test_fit_to_goal_respects_max_epochs_and_checks_its_arguments():
+    X, y = _blobs()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    loader = DataLoader(TensorDataset(X, y), batch_size=32)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-6)
+    history = C.fit_to_goal(model, loader, (X, y), nn.CrossEntropyLoss(), opt, goal=0.99, max_epochs=3)
+    assert history.epochs == 3 and not history.reached_goal
+    with pytest.raises(ValueError, match="goal must be an accuracy"):
+        C.fit_to_goal(model, loader, (X, y), nn.CrossEntropyLoss(), opt, goal=97, max_epochs=3)
+    with pytest.raises(TypeError, match="train_loader must be a DataLoader"):
+        C.fit_to_goal(model, (X, y), (X, y), nn.CrossEntropyLoss(), opt, goal=0.9, max_epochs=3)
+    with pytest.raises(ValueError, match="max_epochs must be at least 1"):
+        C.fit_to_goal(model, loader, (X, y), nn.CrossEntropyLoss(), opt, goal=0.9, max_epochs=0)
+
+
+def test_digit_cnn_is_the_network_notebook_09_writes_out():
+    model = C.DigitCNN()
+    convs = (1 * 32 * 9 + 32) + (32 * 64 * 9 + 64)
+    head = (64 * 4 * 4 * 128 + 128) + (128 * 10 + 10)
+    assert C.count_parameters(model) == convs + head
+    assert C.count_parameters(model.features) == convs
+    assert model.features(torch.zeros(2, 1, 8, 8)).shape == (2, 1024)
