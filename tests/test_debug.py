@@ -579,3 +579,29 @@ def test_a_model_that_cannot_be_copied_gets_a_clear_error(line):
     model = Cached()
     with pytest.raises(ValueError, match="deepcopy"):
         diagnose(helpers.train_step, model, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=0.01), *line)
+
+
+def test_class_labels_shaped_n_by_1_are_a_shape_mismatch():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    torch.manual_seed(0)
+    X, y = torch.rand(32, 1, 8, 8), torch.randint(0, 10, (32, 1))
+    report = diagnose(helpers.train_step, model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), X, y)
+    assert report.codes == ["shape-mismatch"]
+
+
+def test_batch_norm_kept_in_eval_on_purpose_while_the_model_trains_is_fine():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
+
+    def step(model, X, y, loss_fn, optimizer):
+        model.train()
+        model[1].eval()  # keep the pretrained batch-norm statistics
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    X, y = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    report = diagnose(step, model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01), X, y)
+    assert "eval-mode" not in report.codes

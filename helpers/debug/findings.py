@@ -107,7 +107,7 @@ def _from_error(w: _Watch, error: Exception, X: torch.Tensor, y: torch.Tensor) -
         return _mismatch(w, "device", seen + ".", X, y)
     if "dtype" in low or "scalar type" in low or "input type" in low:
         return _mismatch(w, "dtype", seen + ".", X, y)
-    if any(word in low for word in ("shape", "size", "channels", "dimension")):
+    if any(word in low for word in ("shape", "size", "channels", "dimension", "target tensor expected", "multi-target")):
         outputs = sorted({str(shape) for log in w.logs for shape, _ in log.outputs})
         return Finding(
             "shape-mismatch",
@@ -228,9 +228,9 @@ def _eval_mode(w: _Watch) -> Finding | None:
     """The model (or its dropout / batch norm) was in eval mode during forward passes that train."""
     training = [f for log in w.logs for f in log.forwards if f[0] and not f[1]]
     in_eval = [f for f in training if f[2]]
-    if not in_eval:
-        return None
     names = sorted({name for f in in_eval for name in f[2]})
+    if "the model" not in names:  # the model trains, and only chosen layers were put in eval mode on purpose
+        return None  # (e.g. batch norm kept at its pretrained statistics while fine-tuning)
     sensitive = [n for n in names if n != "the model"]
     effect = (
         "so its dropout and batch-norm layers act as in testing (no dropout; stored statistics, not the batch's)."
