@@ -1,0 +1,149 @@
+"""The bottleneck fixes of notebook 11, measured before and after on the digits: each speed-up as a ratio of medians.
+
+Usage: python benchmarks/bench_profiling.py [--repeats N] [--runs R]
+Each comparison times the slow way and the fixed way taking turns (helpers.profiling.time_interleaved:
+one warm-up call each, then N timed rounds; 3N for the comparisons with runs of a few milliseconds or
+less, which a pause of the program disturbs most) on one CPU thread, as the notebook does:
+  - loading one epoch: decode the PNG files at every access (DataLoader over an ImageFolder) ->
+    decode once, DataLoader over a TensorDataset (per-item indexing + collate) -> slice the tensors by batch;
+  - one epoch of training (45 steps, Adam) of the MLP and of the CNN, fed from PNG files -> sliced tensors;
+  - accuracy of 1,437 predictions: a Python loop over 0-d tensors -> one vectorised comparison;
+  - loading one epoch from PNG files with num_workers=2 -> num_workers=0 (a ratio below 1 means workers lose).
+With --runs R the whole measurement is repeated R times and the table shows the median ratio and its range.
+`measure(repeats)` returns the numbers as a dict for benchmarks/bench.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import helpers
+from helpers import vision
+from helpers._checks import check_int
+from helpers.classify import DigitCNN, DigitMLP, accuracy
+from helpers.profiling import Timing, speedup, time_interleaved
+
+BATCH = 32
+
+
+def seeded() -> torch.Generator:
+    """A fresh generator, so that every pipeline shuffles the same way."""
+    return torch.Generator().manual_seed(0)
+
+
+def tensor_batches(X: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> Iterator[tuple]:
+    """Shuffled mini-batches taken from in-memory tensors: one indexing operation per batch (the notebook's)."""
+    order = torch.randperm(len(X), generator=generator)
+    for i in range(0, len(X), BATCH):
+        idx = order[i : i + BATCH]
+        yield X[idx], y[idx]
+
+
+def accuracy_loop(y_pred: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy one prediction at a time, in Python (the slow way)."""
+    correct = 0
+    for p, t in zip(y_pred, y):
+        if p == t:
+            correct += 1
+    return correct / len(y)
+
+
+def _pipelines(folder: vision.ImageFolder, X: torch.Tensor, y: torch.Tensor) -> dict[str, Callable[[], object]]:
+    """name -> a function that makes one epoch of batches, each way the notebook compares."""
+    return {
+        "files": lambda: DataLoader(folder, batch_size=BATCH, shuffle=True, generator=seeded()),
+        "collate": lambda: DataLoader(TensorDataset(X, y), batch_size=BATCH, shuffle=True, generator=seeded()),
+        "sliced": lambda: tensor_batches(X, y, seeded()),
+        "files, 2 workers": lambda: DataLoader(folder, batch_size=BATCH, shuffle=True, generator=seeded(),
+                                               num_workers=2),
+    }
+
+
+def _trainer(Model: type[nn.Module], make_batches: Callable[[], object]) -> Callable[[], None]:
+    """A function that trains one fresh Model for one epoch of make_batches(), step after step."""
+    model, loss_fn = Model(), nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def epoch() -> None:
+        for X, y in make_batches():
+            helpers.train_step(model, X, y, loss_fn, optimizer)
+
+    return epoch
+
+
+def _row(before: str, after: str, timings: dict[str, Timing], slow: str, fast: str) -> dict:
+    """One comparison: what changed, both medians and IQRs, and the speed-up (before / after)."""
+    return {
+        "before": before, "after": after,
+        "before_median_s": timings[slow].median, "before_iqr_s": timings[slow].iqr,
+        "after_median_s": timings[fast].median, "after_iqr_s": timings[fast].iqr,
+        "speedup": speedup(timings[slow], timings[fast]),
+    }
+
+
+def measure(repeats: int = 5) -> dict[str, dict]:
+    """Time each bottleneck and its fix `repeats` times (runs under 10 ms: 3x as many), after one warm-up each."""
+    check_int("repeats", repeats, minimum=1)
+    short = 3 * repeats  # a run of a millisecond is easily disturbed: more repeats keep its median right
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(42)
+        folder = vision.ImageFolder(vision.digits_folder("train"),
+                                    transform=vision.Compose([vision.Grayscale(), vision.ToTensor()]))
+        X, y = vision.dataset_to_tensors(folder)
+        make = _pipelines(folder, X, y)
+
+        def epoch(*names: str, n: int) -> dict[str, Timing]:
+            return time_interleaved({name: (lambda f=make[name]: list(f())) for name in names}, repeats=n)
+
+        fix_1, fix_2 = epoch("files", "collate", n=repeats), epoch("collate", "sliced", n=short)
+        both, workers = epoch("files", "sliced", n=repeats), epoch("files", "files, 2 workers", n=repeats)
+        train = {Model.__name__: time_interleaved({source: _trainer(Model, make[source]) for source in ("files", "sliced")},
+                                                  repeats=repeats) for Model in (DigitMLP, DigitCNN)}
+        with torch.inference_mode():
+            y_pred = DigitMLP()(X).argmax(dim=1)
+        metric = time_interleaved({"loop": lambda: accuracy_loop(y_pred, y), "vectorised": lambda: accuracy(y_pred, y)},
+                                  repeats=short)
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "load: decode once": _row("decode PNGs every epoch", "decode once, DataLoader(TensorDataset)", fix_1,
+                                  "files", "collate"),
+        "load: slice by batch": _row("DataLoader(TensorDataset)", "slice tensors by batch", fix_2, "collate", "sliced"),
+        "load: both fixes": _row("decode PNGs every epoch", "slice tensors by batch", both, "files", "sliced"),
+        "train MLP epoch": _row("from PNG files", "from sliced tensors", train["DigitMLP"], "files", "sliced"),
+        "train CNN epoch": _row("from PNG files", "from sliced tensors", train["DigitCNN"], "files", "sliced"),
+        "accuracy": _row("Python loop", "vectorised", metric, "loop", "vectorised"),
+        "load: num_workers=2": _row("num_workers=0", "num_workers=2", workers, "files", "files, 2 workers"),
+    }
+
+
+def main(argv: list[str]) -> int:
+    """Print one line per comparison: before and after medians, and the speed-up."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args(argv)
+    runs = [measure(args.repeats) for _ in range(args.runs)]
+    print(f"notebook 11's bottleneck fixes, median of {args.repeats} timed runs after 1 warm-up, {args.runs} run(s) "
+          f"(torch {torch.__version__}, 1 thread)")
+    print("| comparison | before | after | before (median) | after (median) | speed-up |")
+    print("|---|---|---|---|---|---|")
+    for name, row in runs[-1].items():
+        ratios = [run[name]["speedup"] for run in runs]
+        spread = f" ({min(ratios):.1f} to {max(ratios):.1f})" if len(runs) > 1 else ""
+        print(f"| {name} | {row['before']} | {row['after']} | {row['before_median_s'] * 1e3:.2f} ms | "
+              f"{row['after_median_s'] * 1e3:.3f} ms | {statistics.median(ratios):.1f}x{spread} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
