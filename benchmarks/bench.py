@@ -238,6 +238,36 @@ def import_cost(smoke: bool) -> dict:
 # Report -------------------------------------------------------------------------------------------
 
 
+# 6. Notebooks 10-12: the doctor, the bottleneck fixes, the engine --------------------------------
+
+
+LATER = {"diagnose": "bench_debug", "bottlenecks": "bench_profiling", "ignite": "bench_ignite"}
+
+
+def later_notebooks(smoke: bool) -> dict:
+    """Run each later notebook's own bench script (benchmarks/bench_*.py, `measure(repeats)`)."""
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    return {key: importlib.import_module(module).measure(1 if smoke else 7) for key, module in LATER.items()}
+
+
+def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
+    """Rows for the later notebooks' measurements: the doctor's time, speed-ups, the engine's overhead."""
+    out = []
+    for case, v in r["diagnose"].items():
+        out.append((f"diagnose, 5 steps: {case}", "≤ 1 s", f"{v['median_s']:.3f} s (the 5 steps alone "
+                    f"{v['plain_steps_median_s']:.3f} s)", verdict(v["median_s"] <= 1)))
+    for case, v in r["bottlenecks"].items():
+        out.append((f"Bottleneck fixed: {case} ({v['before']} → {v['after']})", "informational",
+                    f"{v['speedup']:.1f}× ({v['before_median_s'] * 1000:.2f} ms → {v['after_median_s'] * 1000:.2f} ms)", "-"))
+    for case, v in r["ignite"].items():
+        out.append((f"ignite Engine / hand loop: {case}", "informational", f"{v['ratio']:.2f}× "
+                    f"({v['engine_extra_us_per_iteration']:+.0f} µs per iteration; parameters differ by "
+                    f"{v['largest_parameter_difference']})", "-"))
+    return out
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -271,7 +301,7 @@ def rows(r: dict) -> list[tuple[str, str, str, str]]:
     out.append(("Import cost: `import helpers` beyond `import torch`", "≤ 0.3 s",
                 f"{im['helpers_extra_s'] * 1000:.0f} ms (torch alone {im['median_s']['torch']:.2f} s)",
                 verdict(im["helpers_extra_s"] <= 0.3)))
-    return out
+    return out + later_rows(r["later"])
 
 
 def machine() -> dict:
@@ -311,7 +341,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks", help="where RESULTS.md and results.json go")
     args = parser.parse_args(argv)
     steps = [("course_execution", course_execution), ("training_overhead", training_overhead),
-             ("closeness", closeness), ("explorers", explorer_redraws), ("import", import_cost)]
+             ("closeness", closeness), ("explorers", explorer_redraws), ("import", import_cost),
+             ("later", later_notebooks)]
     results: dict = {"smoke": args.smoke, "date": time.strftime("%Y-%m-%d"), "machine": machine()}
     for key, step in steps:
         start = time.perf_counter()
