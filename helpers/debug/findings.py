@@ -193,11 +193,13 @@ def _softmax_first(w: _Watch) -> Finding | None:
         ):
             continue
         if p.min() >= 0 and p.max() <= 1 and torch.allclose(p.sum(1), torch.ones((), dtype=p.dtype), atol=1e-3):
+            classes = p.shape[1]
             return Finding(
                 "softmax-before-cross-entropy",
                 "CrossEntropyLoss got predictions between 0 and 1 whose rows sum to 1: probabilities, not raw scores.",
-                "softmax is applied before the loss; CrossEntropyLoss applies log-softmax itself, so the two together "
-                "squash the gradients and learning crawls.",
+                "softmax is applied before the loss; CrossEntropyLoss applies log-softmax itself, so it takes the "
+                f"probabilities for raw scores: with {classes} classes the loss cannot fall below "
+                f"log(1 + {classes - 1}/e) = {math.log(1 + (classes - 1) / math.e):.3f}, and learning crawls.",
                 "return raw scores (logits) from the model; use softmax only to show probabilities.",
             )
     return None
