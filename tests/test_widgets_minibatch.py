@@ -191,3 +191,18 @@ def test_does_not_import_pyplot():
     code = "import sys, helpers.widgets as W; W.minibatch_explorer(); print('matplotlib.pyplot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False" and "Warning" not in out.stderr
+
+
+@pytest.mark.parametrize("batch_size", [1, 32, 400])
+def test_the_loss_legend_sits_above_every_loss_and_the_end_diamond_above_the_star(batch_size):
+    explorer = minibatch_explorer()
+    explorer.set_values(batch_size=batch_size)
+    curves, land = explorer.figure.axes
+    r = explorer.result
+    top = max(r["mini"].step_losses + r["full"].step_losses)
+    top_px = curves.transData.transform((0, top))[1]
+    assert curves.get_legend().get_window_extent().y0 >= top_px - 1  # the legend covers no loss
+    lines = {line.get_label(): line for line in land.get_lines()}
+    assert lines["mini-batch end"].get_zorder() > max(l.get_zorder() for k, l in lines.items() if k != "mini-batch end")
+    (mini_steps, mini_epochs, _) = curves.get_lines()
+    assert mini_epochs.get_color() == mini_steps.get_color()  # one colour per method, as in notebook 08

@@ -17,6 +17,7 @@ from ..models import LinearRegressionModel
 from ._base import WIDE, Explorer, _Blitted, _figure, _landscape
 
 MINI, FULL, TRACK = "#E69F00", "#0072B2", "#000000"  # Okabe-Ito orange, blue, black
+LEGEND_ROOM = 0.3  # the top share of the loss axes (log scale) kept free for its legend
 DIVERGED = 1e6  # a parameter beyond this (or NaN/inf) means the run blew up
 MAX_EPOCHS = 30
 
@@ -119,24 +120,29 @@ def _window(X: torch.Tensor, y: torch.Tensor, start: tuple[float, float], best: 
 
 def _scene(window: tuple, best: tuple[float, float], start: tuple[float, float]) -> tuple[_Blitted, dict]:
     """Draw the still parts once; the curves, the loss axes' ticks (they follow the data) and the paths move."""
+    from matplotlib import patheffects
+
     ws, bs, w_lim, b_lim, grid = window
     fig, (curves, land) = _figure(2, width=4.8, height=3.6)
     (steps,) = curves.plot([], [], c=MINI, lw=0.8, alpha=0.8, label="each batch")
-    (mini_epochs,) = curves.plot([], [], c=TRACK, marker="o", ms=4, label="mini-batch: training set")
+    # orange circles, as in notebook 08, outlined in black to stand out of the band of batch losses
+    (mini_epochs,) = curves.plot([], [], c=MINI, marker="o", ms=4, mec="black", lw=1.5, label="mini-batch: training set",
+                                 path_effects=[patheffects.Stroke(linewidth=3, foreground="black"), patheffects.Normal()])
     (full_epochs,) = curves.plot([], [], c=FULL, ls="--", marker="s", ms=4, label="full batch: training set")
-    curves.set(yscale="log", xlabel="epoch", ylabel="MSE loss", title="loss per step: noisier for small batches")
+    curves.set(yscale="log", xlabel="epoch", ylabel="MSE loss",
+               title="each batch's loss (line) and the epoch's (markers)")
     _landscape(land, grid, ws, bs, best)
     land.plot(*start, marker="o", c=TRACK, mec="white", ls="none", label="start")
     (mini_path,) = land.plot([], [], c=MINI, lw=0.8, alpha=0.8, label="mini-batch path")
     (full_path,) = land.plot([], [], c="white", ls="--", marker="s", ms=3, lw=1, label="full-batch path")
-    (end,) = land.plot([], [], c=MINI, marker="D", ms=6, mec="black", ls="none", label="mini-batch end", zorder=3)
     (star,) = land.plot(*best, marker="*", ms=14, c="white", mec="black", ls="none", zorder=3)  # above the paths
+    (end,) = land.plot([], [], c=MINI, marker="D", ms=6, mec="black", ls="none", label="mini-batch end", zorder=4)
     land.set(xlim=w_lim, ylim=b_lim, title="(weight, bias) after each step")
-    legends = [curves.legend(fontsize=8, loc="upper right"), land.legend(fontsize=8, loc="lower right")]
+    legends = [curves.legend(fontsize=9, loc="upper right"), land.legend(fontsize=9, loc="lower right")]
     moving = {"curves": curves, "steps": steps, "mini_epochs": mini_epochs, "full_epochs": full_epochs,
               "mini_path": mini_path, "full_path": full_path, "end": end, "legend": legends[0]}
     # in the order a full draw paints them (the axes' ticks first); the legends repaint to stay on top
-    artists = [curves.xaxis, curves.yaxis, steps, mini_epochs, full_epochs, mini_path, full_path, end, star]
+    artists = [curves.xaxis, curves.yaxis, steps, mini_epochs, full_epochs, mini_path, full_path, star, end]
     return _Blitted(fig, [*artists, *legends]), moving
 
 
@@ -198,9 +204,10 @@ def minibatch_explorer(
         curves = moving["curves"]
         curves.relim()
         curves.autoscale_view()
-        # room for the legend above; below, one batch of a point or two can be fitted almost exactly: cut there
+        # below, one batch of a point or two can be fitted almost exactly: cut there; above, room for the legend
         low = max(min(mini.epoch_losses + full.epoch_losses) / 30, min(mini.step_losses), 1e-12)
-        curves.set_ylim(low, 10 * max(mini.step_losses + full.step_losses + [low]))
+        high = max(mini.step_losses + full.step_losses + [2 * low])
+        curves.set_ylim(low, low * (high / low) ** (1 / (1 - LEGEND_ROOM)))
         return blitted
 
     slider = {"continuous_update": False, "style": WIDE}
