@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # jupyter refuses to run as root without --allow-root; add it only then
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
-# the notebooks run two at a time (one whole notebook per worker: its cells share one kernel)
+# tests run two at a time, one file per worker (a notebook's cells share one kernel; the browser test one server)
 XDIST ?= -n 2 --dist loadfile
 
 VENV7 ?= .venv-widgets7
@@ -52,7 +52,7 @@ lab: install
 
 # the unit tests include the Colab path (tests/test_colab.py), whose kernel is the Colab-like environment
 unit: dev $(VENV7)/.installed
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest $(XDIST) tests
 
 widgets7: $(VENV7)/.installed
 	MPLBACKEND=Agg $(VENV7)/bin/python -m pytest -p no:cacheprovider tests/test_widgets*.py tests/test_explore.py
