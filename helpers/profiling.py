@@ -4,8 +4,9 @@ Notebook 11 writes these out; later notebooks import them from here. A time is n
 the first call of a piece of code does one-time work (memory, caches, an optimizer's state), and
 every later call is jostled by whatever else the machine does. So `time_it` runs the code a few
 times untimed (warm-up), then times `repeats` runs with `time.perf_counter`, and `Timing` keeps
-every run's seconds and reports the median and the interquartile range (IQR), which a single slow
-run cannot drag. On a GPU the clock is read only after `synchronize`, since CUDA work runs
+every run's seconds and reports the median and the interquartile range (IQR, the middle half of the
+runs, from q1 to q3), which a single slow run cannot drag: two timings whose middle halves do not
+overlap probably differ. On a GPU the clock is read only after `synchronize`, since CUDA work runs
 asynchronously.
 """
 
@@ -98,8 +99,9 @@ class Timing:
         return max(self.times)
 
     def __str__(self) -> str:
-        """Describe the median and spread in readable units, e.g. 'median 4.56 ms (IQR 0.12 ms, 7 runs)'."""
-        return f"median {format_seconds(self.median)} (IQR {format_seconds(self.iqr)}, {self.repeats} runs)"
+        """Describe the median and the middle half of the runs, e.g. 'median 4.56 ms (middle half 4.4 ms to 4.7 ms, 7 runs)'."""
+        return (f"median {format_seconds(self.median)} (middle half {format_seconds(self.q1)} to "
+                f"{format_seconds(self.q3)}, {self.repeats} runs)")
 
 
 def _as_device(device: object) -> torch.device | None:

@@ -116,9 +116,10 @@ def test_cuda_without_cuda_is_refused_in_plain_words():
         time_it(lambda: None, device="cuda")
 
 
-def test_str_names_median_spread_and_runs():
+def test_str_names_median_middle_half_and_runs():
     text = str(Timing((0.001, 0.002, 0.003)))
-    assert text == "median 2 ms (IQR 1 ms, 3 runs)"
+    assert text == "median 2 ms (middle half 1.5 ms to 2.5 ms, 3 runs)"
+    assert str(Timing((4e-6, 1e-6, 2e-6, 3e-6))) == "median 2.5 µs (middle half 1.75 µs to 3.25 µs, 4 runs)"
 
 
 @pytest.mark.parametrize(
