@@ -7,7 +7,8 @@ run to the end and read its data from `../data`. The kernel is `.venv-widgets7`'
 7.7.1, IPython 7, ipykernel 6, as Colab ships them), which has no helpers of its own installed.
 
 Runs under `make test` (after `.venv-widgets7` is built); skips locally without that environment, fails
-under CI. The notebooks exercised are those that read from data/ (and so need the clone).
+under CI. The notebooks exercised: the first that reads from data/ (and so needs the clone) and
+those that import pytorch-ignite (which pip must bring along).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from course import SETUP_MARKER, notebook_paths  # noqa: E402
 
 COLAB_PYTHON = ROOT / ".venv-widgets7" / "bin" / "python"
 READS_DATA = [p for p in notebook_paths() if re.search(r'Path\(\\"\.\./data\\"\)', p.read_text(encoding="utf-8"))]
+USES_IGNITE = [p for p in notebook_paths() if re.search(r"^\s*\"(from|import) ignite", p.read_text(encoding="utf-8"), re.M)]
+# one notebook that reads data/ (the clone), and those that need pytorch-ignite (a dependency pip must bring)
+IN_COLAB = sorted(set(READS_DATA[:1] + USES_IGNITE))
 FAKE_COLAB = 'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")  # as in Colab'
 WHERE = "import os, helpers\nprint(os.getcwd())\nprint(helpers.__file__)"
 
@@ -50,11 +54,12 @@ def colab_kernel(tmp_path, monkeypatch):
     return "colab-like"
 
 
-def test_some_notebook_reads_data():
+def test_some_notebook_reads_data_and_one_uses_ignite():
     assert READS_DATA, "no course notebook reads from ../data: the Colab clone would be untested"
+    assert USES_IGNITE, "no course notebook imports ignite: its install in Colab would be untested"
 
 
-@pytest.mark.parametrize("path", READS_DATA[:1], ids=[p.name for p in READS_DATA[:1]])
+@pytest.mark.parametrize("path", IN_COLAB, ids=[p.name for p in IN_COLAB])
 def test_notebook_runs_in_colab_from_a_fresh_clone(path, colab_kernel, tmp_path):
     content = tmp_path / "content"  # Colab's working folder; it holds no course files
     content.mkdir()
