@@ -6,8 +6,9 @@ engine's own bookkeeping. Two cases: the line of notebook 08 trained on the full
 one step per epoch, 200 epochs) and one epoch of the digits CNN in mini-batches of 32 (36 steps).
 The loops take turns (after one warm-up round) so that load from elsewhere hits both alike; the
 table shows the median of N rounds for each, the median of the rounds' ratios engine / hand loop,
-what the engine adds per iteration, and whether the two loops end at the same parameters from the
-same seed (they must).
+what the engine adds per iteration (both with their range over the rounds: on the digits the range
+is wider than the engine's whole cost, so only the line can measure it), and whether the two loops
+end at the same parameters from the same seed (they must).
 `measure(repeats)` returns the numbers as a dict for benchmarks/bench.py.
 """
 
@@ -115,15 +116,20 @@ def _compare(fresh: Callable, data: Callable[[], Iterable], epochs: int, repeats
             times[name].append(time.perf_counter() - start)
     hand, engine = statistics.median(times["hand_loop"]), statistics.median(times["engine"])
     # the median of each round's own ratio: a burst of load from elsewhere spoils one round, not the figure
-    ratio = statistics.median(e / h for h, e in zip(times["hand_loop"], times["engine"]))
+    ratios = [e / h for h, e in zip(times["hand_loop"], times["engine"])]
     iterations = epochs * len(loader)  # type: ignore[arg-type]
+    extra = [(e - h) / iterations * 1e6 for h, e in zip(times["hand_loop"], times["engine"])]
     return {
         "epochs": epochs,
         "iterations": iterations,
         "hand_loop_median_s": hand,
         "engine_median_s": engine,
-        "ratio": ratio,
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
         "engine_extra_us_per_iteration": (engine - hand) / iterations * 1e6,
+        "engine_extra_us_min": min(extra),  # the rounds' range: on a costly step it can straddle zero
+        "engine_extra_us_max": max(extra),
         "step_us": hand / iterations * 1e6,
         "largest_parameter_difference": _largest_difference(model_hand, model_engine),
     }
@@ -155,11 +161,13 @@ def main(argv: list[str]) -> int:
 
     print(f"ignite Engine vs hand-written loop, median of {args.repeats} interleaved rounds "
           f"(torch {torch.__version__}, ignite {ignite.__version__}, {torch.get_num_threads()} thread(s))")
-    print("| case | hand loop | engine | engine / hand | engine adds per iteration | step | same parameters |")
+    print("| case | hand loop | engine | engine / hand (rounds) | engine adds per iteration (rounds) | step | same parameters |")
     print("|---|---|---|---|---|---|---|")
     for name, r in measure(args.repeats).items():
         print(f"| {name} | {r['hand_loop_median_s'] * 1000:.1f} ms | {r['engine_median_s'] * 1000:.1f} ms | "
-              f"{r['ratio']:.2f}× | {r['engine_extra_us_per_iteration']:.0f} µs | {r['step_us']:.0f} µs | "
+              f"{r['ratio']:.2f}× ({r['ratio_min']:.2f} to {r['ratio_max']:.2f}) | "
+              f"{r['engine_extra_us_per_iteration']:.0f} µs ({r['engine_extra_us_min']:.0f} to {r['engine_extra_us_max']:.0f}) | "
+              f"{r['step_us']:.0f} µs | "
               f"{'yes' if r['largest_parameter_difference'] == 0 else 'NO: ' + str(r['largest_parameter_difference'])} |")
     return 0
 
