@@ -99,6 +99,8 @@ WRONG = [
     ("ex04", "q2", "lr_mse = 1.0", "blew up"),
     ("ex04", "q3", ("model(X) - y", "y - model(X)"), "opposite sign"),
     ("ex04", "q3", ("(torch.sign(e) * X).mean()", "(torch.sign(e) * X).sum()"), "times autograd's"),
+    ("ex04", "q3", ("    return grad_w, grad_b", "    nn.L1Loss()(model(X), y).backward()\n"
+                    "    return model.weights.grad, model.bias.grad"), "you called backward()"),
     ("ex05", "q1", ("    model.eval()\n", ""), "dropout layer was still active"),
     ("ex05", "q1", ("torch.inference_mode()", "torch.no_grad()"), "not an inference tensor"),
     ("ex05", "q1", ("    with torch.inference_mode():\n        return model(X)", "    return model(X)"),

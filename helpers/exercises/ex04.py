@@ -106,6 +106,8 @@ def _check_l1_gradients(l1_gradients: object) -> str:
         reference = copy.deepcopy(model)
         nn.L1Loss()(reference(X[:n]), y[:n]).backward()
         out = call(l1_gradients, model, X[:n], y[:n], case=f"For {name}")
+        need(model.weights.grad is None and model.bias.grad is None,
+             "you called backward(): the point is to get the gradients from the formula, without autograd.")
         need(isinstance(out, (tuple, list)) and len(out) == 2, "return two numbers: grad_w, grad_b.")
         got = [number("grad_w", out[0]), number("grad_b", out[1])]
         want = [reference.weights.grad.item(), reference.bias.grad.item()]
