@@ -35,3 +35,17 @@ def _close_figures():
 def seeded():
     """Seed torch with 42 (the course's reference seed)."""
     torch.manual_seed(42)
+
+
+def pytest_generate_tests(metafunc):
+    """Exercise test classes (tests/_exercises.py): one test per problem `q`, or per wrong answer."""
+    module = getattr(metafunc.cls, "module", None) if metafunc.cls else None
+    if not module or "q" not in metafunc.fixturenames:
+        return
+    from _exercises import problems_of
+
+    if "edit" in metafunc.fixturenames:
+        wrong = metafunc.cls.wrong
+        metafunc.parametrize("q, edit, fragment", wrong, ids=[f"{w[0]}-{w[2][:24]}" for w in wrong])
+    else:
+        metafunc.parametrize("q", problems_of(module))
