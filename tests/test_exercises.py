@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from _exercises import exercise_module, verdict
+from _exercises import exercise_module, problems_of, verdict
 from helpers.exercises import Exercises, Verdict
 from helpers.exercises._blank import BLANK, BlankError, has_blank
 
@@ -23,6 +23,13 @@ def test_every_lesson_notebook_has_an_exercise_module_and_a_test_file():
     assert MODULES == [f"ex{n:02d}" for n in range(1, len(MODULES) + 1)] and len(MODULES) >= 12
     for module in MODULES:
         assert (Path(__file__).parent / f"test_exercises_{module}.py").is_file(), module
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_notebook_has_a_transfer_exercise(module):
+    """Issue 21: at least one exercise applies the lesson to a case the notebook did not show."""
+    problems = [getattr(exercise_module(module), q) for q in problems_of(module)]
+    assert any(p.transfer for p in problems), f"{module} has no exercise marked transfer=True"
 
 
 def test_bind_defines_the_blank_and_refuses_anything_but_a_namespace():

@@ -103,8 +103,10 @@ class Exercises:
         namespace["____"] = BLANK
         self.namespace = namespace
 
-    def problem(self, checker: Callable[..., str], **texts: str | tuple[str, ...]) -> Problem:
-        """A problem whose checker(**values) gets the values of `names`; texts: title, task, starter, hint, solution."""
+    def problem(self, checker: Callable[..., str], **texts: str | tuple[str, ...] | bool) -> Problem:
+        """A problem whose checker(**values) gets the values of `names`; texts: title, task, starter, hint, solution.
+
+        `transfer=True` marks an exercise that applies the lesson to a case the notebook never showed."""
         return Problem(self, checker, **texts)
 
 
@@ -112,8 +114,9 @@ class Problem:
     """One exercise: check() shows a verdict (kept in .last); hint() and solution() print text."""
 
     def __init__(self, exercises: Exercises, checker: Callable[..., str], *, names: tuple[str, ...], title: str,
-                 task: str, starter: str, hint: str, solution: str) -> None:
+                 task: str, starter: str, hint: str, solution: str, transfer: bool = False) -> None:
         self._exercises, self._checker, self.names, self.title = exercises, checker, tuple(names), title
+        self.transfer = transfer  # applies the lesson to a case the notebook did not show
         self.task, self.starter, self.hint_text, self.solution_code = task, starter, hint, solution
         self.last: Verdict | None = None  # the verdict of the latest check()
 
