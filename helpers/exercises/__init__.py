@@ -9,13 +9,20 @@ In a notebook::
     ex04.q1.hint()           # prints a hint
     ex04.q1.solution()       # prints one solution (nothing is run)
 
-One module per notebook (ex01 ... ex12), each with problems q1, q2, ...; the checks run your code
+    from helpers.exercises import progress
+    progress()               # every exercise of the course with its last result, and the counts
+
+One module per notebook (ex01, ex02, ...), each with problems q1, q2, ...; the checks run your code
 on test cases and look at what it does (gradients, modes, files), not only at what it returns.
+Each check's result is remembered between sessions in a small file in your cache folder
+(`~/.cache/pytorch-workflow-course/progress.json`; the environment variable PYTORCH_COURSE_PROGRESS
+names another file); `progress()` shows them all.
 Importing this package loads torch and helpers only; matplotlib and ignite load inside the checks
 that need them.
 """
 
 from ._blank import BLANK as ____
 from ._core import Exercises, Problem, Verdict
+from ._progress import progress
 
-__all__ = ["Exercises", "Problem", "Verdict", "____"]
+__all__ = ["Exercises", "Problem", "Verdict", "progress", "____"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from ._blank import BLANK, BlankError, has_blank
+from ._progress import record
 
 __all__ = ["Exercises", "Incorrect", "NotAttempted", "Problem", "Verdict"]
 
@@ -95,6 +96,7 @@ class Exercises:
 
     def __init__(self, module: str) -> None:
         self.module, self.namespace = module, None
+        self.problems: list[Problem] = []  # in the order they were made: q1, q2, ...
 
     def bind(self, namespace: dict) -> None:
         """Connect the checks to the notebook's variables (pass globals()) and define the blank ____ there."""
@@ -107,7 +109,9 @@ class Exercises:
         """A problem whose checker(**values) gets the values of `names`; texts: title, task, starter, hint, solution.
 
         `transfer=True` marks an exercise that applies the lesson to a case the notebook never showed."""
-        return Problem(self, checker, **texts)
+        problem = Problem(self, checker, **texts)
+        self.problems.append(problem)
+        return problem
 
 
 class Problem:
@@ -120,9 +124,18 @@ class Problem:
         self.task, self.starter, self.hint_text, self.solution_code = task, starter, hint, solution
         self.last: Verdict | None = None  # the verdict of the latest check()
 
+    @property
+    def key(self) -> str:
+        """The exercise's name across the course, e.g. "ex04.q1" (its name in its module)."""
+        module = sys.modules.get(f"{__package__}.{self._exercises.module}")
+        names = [n for n, v in vars(module).items() if v is self] if module else []
+        name = names[0] if names else f"q{self._exercises.problems.index(self) + 1}"
+        return f"{self._exercises.module}.{name}"
+
     def check(self) -> None:
-        """Check your answer and show the verdict (also kept as .last)."""
+        """Check your answer and show the verdict (also kept as .last, and remembered by progress())."""
         self.last = self._evaluate()
+        record(self.key, self.last.state)
         _show(self.last)
 
     def hint(self) -> None:
