@@ -31,6 +31,12 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.fixture(autouse=True)
+def _progress_file(tmp_path, monkeypatch):
+    """Every test keeps the exercises' progress in a file of its own, never in the user's cache folder."""
+    monkeypatch.setenv("PYTORCH_COURSE_PROGRESS", str(tmp_path / "progress.json"))
+
+
 @pytest.fixture
 def seeded():
     """Seed torch with 42 (the course's reference seed)."""
