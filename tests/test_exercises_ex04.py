@@ -4,21 +4,77 @@ from __future__ import annotations
 
 from _exercises import ExerciseModule
 
+SUM = "loss = loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1])"
+TWO_BACKWARDS = '''def train_step_two(model, X, Y, loss_fn, optimizer):
+    model.train()
+    Y_pred = model(X)
+    loss_0 = loss_fn(Y_pred[:, 0], Y[:, 0])
+    loss_1 = loss_fn(Y_pred[:, 1], Y[:, 1])
+    optimizer.zero_grad()
+    loss_0.backward(retain_graph=True)
+    optimizer.zero_grad()
+    loss_1.backward()
+    optimizer.step()
+    return (loss_0 + loss_1).item()
+'''
+
 
 class TestEx04(ExerciseModule):
     module = "ex04"
-    min_wrong = 2  # raised to 4 as issue 21 reworks these exercises
     names = {}  # what the notebook defines before its exercises, besides torch, nn and helpers
     # (problem, an (old, new) edit of its solution or a whole answer, a fragment of the expected message)
     wrong = [
-        ("q1", ("    optimizer.zero_grad()        # 3. zero the gradients\n", ""), "gradients doubled"),
-        ("q1", ("    model.train()                # 0. training mode\n", ""), "eval mode"),
-        ("q1", ("    optimizer.step()             # 5. update the parameters\n", ""), "optimizer.step() called"),
+        ("q1", (SUM, "loss = loss_fn(Y_pred, Y)"), "half their sum"),
+        ("q1", (SUM, "loss = loss_fn(Y_pred[:, 0], Y[:, 0])"), "one column only"),
+        ("q1", (SUM, "loss = loss_fn(Y_pred[:, 0], Y[:, 0:1]) + loss_fn(Y_pred[:, 1], Y[:, 1:2])"), "broadcast"),
+        ("q1", ("    optimizer.step()  ", "    optimizer.step()\n    optimizer.step()  "), "2 times"),
+        ("q1", ("    optimizer.zero_grad()  ", "    pass  "), "twice one batch's"),
+        ("q1", ("    model.train()  ", "    pass  "), "eval mode"),
+        ("q1", TWO_BACKWARDS, "only one column's gradient"),
         ("q1", ("return loss.item()", "return loss"), "returned a tensor"),
+        ("q1", (SUM, "loss = nn.L1Loss()(Y_pred[:, 0], Y[:, 0]) + nn.L1Loss()(Y_pred[:, 1], Y[:, 1])"),
+         "never called the loss_fn"),
+        ("q1", ("    loss.backward()  ", "    optimizer.zero_grad()\n    loss.backward()\n    optimizer.zero_grad()  "),
+         "cleared before optimizer.step()"),
         ("q2", "lr_mse = 0.1", "Too small a step"),
         ("q2", "lr_mse = 1.0", "blew up"),
+        ("q2", "lr_mse = 0.85", "bounce across the valley"),
+        ("q2", "lr_mse = -0.5", "positive step size"),
         ("q3", ("model(X) - y", "y - model(X)"), "opposite sign"),
-        ("q3", ("(torch.sign(e) * X).mean()", "(torch.sign(e) * X).sum()"), "times autograd's"),
-        ("q3", ("    return grad_w, grad_b", "    nn.L1Loss()(model(X), y).backward()\n"
-                        "    return model.weights.grad, model.bias.grad"), "you called backward()"),
+        ("q3", ("grad_w = (2 * e * X).mean()\n    grad_b = (2 * e).mean()",
+                "grad_w = (torch.sign(e) * X).mean()\n    grad_b = torch.sign(e).mean()"), "L1 gradients"),
+        ("q3", ("grad_w = (2 * e * X).mean()\n    grad_b = (2 * e).mean()",
+                "grad_w = (e * X).mean()\n    grad_b = e.mean()"), "half of autograd's"),
+        ("q3", ("grad_w = (2 * e * X).mean()\n    grad_b = (2 * e).mean()",
+                "grad_w = (2 * e * X).sum()\n    grad_b = (2 * e).sum()"), "times autograd's"),
+        ("q3", ("(2 * e * X).mean()", "(2 * e).mean()"), "dL/dw equals dL/db"),
+        ("q3", ("    return grad_w, grad_b", "    nn.MSELoss()(model(X), y).backward()\n"
+                                            "    return model.weights.grad, model.bias.grad"), "you called backward()"),
     ]
+
+
+def _step(model, X, y, loss_fn, optimizer, *, steps=1, loss=None):
+    """A training step with a chosen number of optimizer.step() calls and, optionally, its own loss."""
+    model.train()
+    value = (loss or loss_fn)(model(X), y)
+    optimizer.zero_grad()
+    value.backward()
+    for _ in range(steps):
+        optimizer.step()
+    return value.item()
+
+
+def test_the_shared_step_check_counts_the_updates_and_wants_the_given_loss():
+    """helpers.exercises._util.check_training_step (also used by ex12): one step() per call, the loss_fn given."""
+    import pytest
+    from torch import nn
+
+    from helpers.exercises._core import Incorrect
+    from helpers.exercises._util import check_training_step
+
+    check_training_step(lambda model, opt, loss_fn: lambda X, y: _step(model, X, y, loss_fn, opt))
+    with pytest.raises(Incorrect, match="called optimizer.step\\(\\) 2 times"):
+        check_training_step(lambda model, opt, loss_fn: lambda X, y: _step(model, X, y, loss_fn, opt, steps=2))
+    with pytest.raises(Incorrect, match="never called the loss function it was given"):
+        check_training_step(lambda model, opt, loss_fn: lambda X, y: _step(model, X, y, loss_fn, opt,
+                                                                          loss=nn.MSELoss()))

@@ -84,18 +84,27 @@ def _grads(model: nn.Module) -> list[torch.Tensor | None]:
 def check_training_step(make: Callable[[nn.Module, torch.optim.Optimizer, Callable], Callable]) -> None:
     """Check a training step built by make(model, optimizer, loss_fn) -> run(X, y) -> the loss it returns.
 
-    The step must use training mode, return the loss before the update as a Python number, change the
-    parameters, lower the loss, and zero the gradients (two calls on one batch: one batch's gradient).
+    The step must use training mode, use the loss function it is given, return the loss before the update
+    as a Python number, call optimizer.step() once, change the parameters, lower the loss, and zero the
+    gradients (two calls on one batch: one batch's gradient).
     """
     X = torch.arange(0, 1, 0.1).unsqueeze(1)
-    y, loss_fn = 0.7 * X + 0.3, nn.MSELoss()
+    y, mse, losses_computed = 0.7 * X + 0.3, nn.MSELoss(), []
+
+    def loss_fn(y_pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The MSE loss, counting its calls (a step that builds its own loss never calls it)."""
+        losses_computed.append(1)
+        return mse(y_pred, target)
+
     torch.manual_seed(0)
     model = _Probe().eval()  # as an evaluation at the end of an epoch leaves it
     before_params = [p.detach().clone() for p in model.parameters()]
     with torch.no_grad():
-        loss_before = loss_fn(model(X), y).item()
+        loss_before = mse(model(X), y).item()
     model.modes.clear()
-    out = call(make(model, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn), X, y, case="Called once")
+    optimizer, steps = torch.optim.SGD(model.parameters(), lr=0.1), []
+    optimizer.register_step_post_hook(lambda *_: steps.append(1))
+    out = call(make(model, optimizer, loss_fn), X, y, case="Called once")
     need(model.modes, "your step never called the model: the forward pass is y_pred = model(X).")
     need(model.modes[0], "the forward pass ran in eval mode: start the step with model.train() (dropout needs it).")
     need(out is not None, "your step returned nothing: return the loss.")
@@ -103,17 +112,21 @@ def check_training_step(make: Callable[[nn.Module, torch.optim.Optimizer, Callab
     need(isinstance(out, float), f"your step returned {type(out).__name__}: return loss.item(), a Python number.")
     need(math.isclose(out, loss_before, rel_tol=1e-5),
          f"your step returned {out:.4f}, but the loss of its forward pass was {loss_before:.4f}.")
+    need(losses_computed, "your step never called the loss function it was given: loss = loss_fn(y_pred, y), "
+                          "so that the same step works with any loss.")
+    need(len(steps) <= 1, f"one call of your step called optimizer.step() {len(steps)} times: that is "
+                          f"{len(steps)} updates for one batch. Call it once per step.")
     moved = any(not torch.equal(p, q) for p, q in zip(model.parameters(), before_params))
     if not moved and all(g is None for g in _grads(model)):
         raise Incorrect("the parameters did not change: the gradients were cleared before optimizer.step() "
                         "used them (zero_grad() belongs before loss.backward()).")
     need(moved, "the parameters did not change: was optimizer.step() called after loss.backward()?")
     with torch.no_grad():
-        need(loss_fn(model(X), y).item() < loss_before, "the loss went up after your step: step against the gradient.")
+        need(mse(model(X), y).item() < loss_before, "the loss went up after your step: step against the gradient.")
     torch.manual_seed(0)
     model = _Probe()
     reference = copy.deepcopy(model)
-    loss_fn(reference(X), y).backward()  # one batch's gradient
+    mse(reference(X), y).backward()  # one batch's gradient
     run = make(model, torch.optim.SGD(model.parameters(), lr=0.0), loss_fn)  # lr 0: the parameters stay put
     for _ in range(2):
         call(run, X, y, case="Called twice on one batch")
