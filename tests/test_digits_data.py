@@ -68,3 +68,31 @@ def test_readme_gives_provenance_licence_and_how_to_regenerate():
     readme = " ".join((DIGITS.parent / "README.md").read_text().split())
     for words in ("Optical Recognition of Handwritten Digits", "CC BY 4.0", "tools/make_digits.py", "load_digits"):
         assert words in readme
+
+
+def test_the_svc_yardstick_is_a_measured_figure_on_this_very_split(files):
+    """data/digits/svc_yardstick.json: made by tools/make_digits.py on the committed test images (notebook 09 quotes it)."""
+    import json
+
+    record = json.loads((DIGITS / "svc_yardstick.json").read_text())
+    assert record["made_by"] == "tools/make_digits.py" and "SVC(gamma=0.001)" in record["model"]
+    assert record["total"] == len(files["test"]) and f"all {len(files['train'])} training images" in record["trained_on"]
+    assert 0 < record["correct"] <= record["total"]
+    assert record["accuracy"] == pytest.approx(record["correct"] / record["total"], abs=1e-6)
+
+
+def test_the_svc_yardstick_is_what_scikit_learn_computes_when_it_is_installed(files):
+    """Only where scikit-learn is installed (the course never needs it): train and score the SVC again."""
+    import json
+
+    pytest.importorskip("sklearn")
+    import numpy as np
+    from sklearn.svm import SVC
+
+    def levels(split):
+        return (np.array([list(px) for _, _, px in files[split]], dtype=float) * 16 / 255).round(), \
+            np.array([int(label) for _, label, _ in files[split]])
+
+    (X_train, y_train), (X_test, y_test) = levels("train"), levels("test")
+    correct = int((SVC(gamma=0.001).fit(X_train, y_train).predict(X_test) == y_test).sum())
+    assert correct == json.loads((DIGITS / "svc_yardstick.json").read_text())["correct"]

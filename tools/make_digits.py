@@ -11,6 +11,13 @@ exactly to 0-255 (`round(v * 255 / 16)`: 0 -> 0, 16 -> 255), named by its index 
 (`0042.png`), so names are unique and stable. Pillow writes no timestamp or other metadata into a
 PNG, so a re-run gives byte-identical files; `--check` verifies that without writing anything.
 
+The yardstick: on exactly this split, scikit-learn's support-vector classifier `SVC(gamma=0.001)`
+(its documentation's classic digits example) is trained on the 1,437 training images and scored on
+the 360 test images, on the pixel levels 0-16, and the result is written to
+`data/digits/svc_yardstick.json` with how it was made. Notebook 09 reads that file and quotes the
+figure beside its own models; the course itself never imports scikit-learn. SVC is deterministic
+(no random draws), so a re-run writes the same file; `--check` compares it too.
+
 scikit-learn is needed by this script only, not by the course. Regenerate with a throw-away venv:
 
     python3 -m venv /tmp/skl && /tmp/skl/bin/pip install scikit-learn pillow
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "data" / "digits"
 SEED = 42
 TEST_FRACTION = 0.2
+YARDSTICK = "svc_yardstick.json"
+SVC_GAMMA = 0.001
 
 
 def png_bytes(image) -> bytes:
@@ -43,8 +53,32 @@ def png_bytes(image) -> bytes:
     return buf.getvalue()
 
 
+def svc_yardstick(digits, train: list[int], test: list[int]) -> bytes:
+    """Train SVC(gamma=0.001) on the training images, score it on the test images; return the JSON file's bytes."""
+    import sklearn
+    from sklearn.svm import SVC
+
+    train, test = sorted(train), sorted(test)  # the order the image folders list them in
+    svc = SVC(gamma=SVC_GAMMA).fit(digits.data[train], digits.target[train])
+    correct = int((svc.predict(digits.data[test]) == digits.target[test]).sum())
+    record = {
+        "what": "test accuracy of scikit-learn's support-vector classifier on the course's digits split",
+        "model": f"sklearn.svm.SVC(gamma={SVC_GAMMA}), every other setting at its default",
+        "features": "the 64 pixel levels of each image, 0-16, as load_digits() gives them "
+                    "(the PNGs store round(v * 255 / 16))",
+        "trained_on": f"data/digits/train: all {len(train)} training images",
+        "tested_on": f"data/digits/test: all {len(test)} test images",
+        "correct": correct,
+        "total": len(test),
+        "accuracy": round(correct / len(test), 6),
+        "made_by": "tools/make_digits.py",
+        "scikit_learn_version": sklearn.__version__,
+    }
+    return (json.dumps(record, indent=2) + "\n").encode()
+
+
 def digit_files() -> dict[str, bytes]:
-    """Return {relative path: PNG bytes} for the whole tree, e.g. {'train/3/0042.png': b'...'}."""
+    """Return {relative path: bytes} for the whole tree, e.g. {'train/3/0042.png': b'...'}, and the yardstick."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -57,6 +91,7 @@ def digit_files() -> dict[str, bytes]:
     for split, chosen in (("train", train), ("test", test)):
         for i in sorted(chosen):
             files[f"{split}/{digits.target[i]}/{i:04d}.png"] = png_bytes(digits.images[i])
+    files[YARDSTICK] = svc_yardstick(digits, train, test)
     return files
 
 
@@ -74,7 +109,7 @@ def write(files: dict[str, bytes], out: Path) -> None:
 
 def differences(files: dict[str, bytes], out: Path) -> list[str]:
     """Return the relative paths that are missing, extra or different under `out`."""
-    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*.png")} if out.is_dir() else set()
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} if out.is_dir() else set()
     changed = [rel for rel, data in files.items() if rel in on_disk and (out / rel).read_bytes() != data]
     return sorted((set(files) ^ on_disk) | set(changed))
 
@@ -89,8 +124,10 @@ def main(argv: list[str]) -> int:
         print(f"{len(diff)} file(s) differ" + (f", e.g. {diff[:5]}" if diff else ": data/digits/ is up to date"))
         return 1 if diff else 0
     write(files, OUT)
-    size = sum(len(d) for d in files.values())
-    print(f"wrote {len(files)} PNGs ({size / 1024:.0f} KiB of file content) under {OUT.relative_to(ROOT)}/")
+    pngs = [d for rel, d in files.items() if rel.endswith(".png")]
+    yardstick = json.loads(files[YARDSTICK])
+    print(f"wrote {len(pngs)} PNGs ({sum(map(len, pngs)) / 1024:.0f} KiB of file content) under "
+          f"{OUT.relative_to(ROOT)}/, and {YARDSTICK}: SVC {yardstick['correct']} of {yardstick['total']} right")
     return 0
 
 
