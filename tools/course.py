@@ -21,6 +21,13 @@ def repository_url() -> str:
     return url
 
 
+def site_url() -> str:
+    """Return the course website's address on GitHub Pages, derived from the repository URL."""
+    owner, repo = repository_url().removeprefix("https://github.com/").split("/")
+    host = f"https://{owner.lower()}.github.io/"
+    return host if repo.lower() == f"{owner.lower()}.github.io" else f"{host}{repo}/"
+
+
 def badge_markdown(notebook: Path, branch: str = "main") -> str:
     """Return the 'Open in Colab' badge line for a notebook of this repository."""
     slug = repository_url().removeprefix("https://github.com/")
