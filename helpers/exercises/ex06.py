@@ -1,8 +1,9 @@
-"""Exercises for notebook 06 (save and load): a state_dict round trip, and a checkpoint that resumes exactly."""
+"""Exercises for notebook 06 (save and load): weights and settings in one safe file, a checkpoint with a scheduler."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import pickle
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -56,145 +57,188 @@ def _check_loads(seen: list, what: str) -> None:
                                   "so that nobody reading your code has to know the default of their PyTorch.")
 
 
-def _weights_file(path: Path, what: str) -> Mapping:
-    """The file must exist and load with weights_only=True as a dict of tensors."""
+def _safe_file(path: Path, what: str, suspects: dict[str, str]) -> Mapping:
+    """The file must exist and load with weights_only=True as a dict; a refusal names what was pickled.
+
+    `suspects` maps a class name that may show in the refusal to what the learner should save instead."""
     need(path.is_file(), f"{what} wrote no file at the path it was given: torch.save(obj, path).")
     try:
         state = torch.load(path, weights_only=True)
-    except pickle.UnpicklingError:
-        raise Incorrect(f"the file {what} wrote does not load with weights_only=True: it pickles Python objects "
-                        "(the whole model?). Save model.state_dict(), numbers only.") from None
+    except pickle.UnpicklingError as err:
+        for name, advice in suspects.items():
+            if name in str(err):
+                raise Incorrect(f"the file {what} wrote does not load with weights_only=True: it pickles a "
+                                f"{name} object, and unpickling objects can run code. {advice}") from None
+        raise Incorrect(f"the file {what} wrote does not load with weights_only=True: it pickles Python objects. "
+                        "Save state_dicts and plain data (numbers, strings, lists, dicts) only.") from None
     need(isinstance(state, Mapping), f"the file {what} wrote holds a {type(state).__name__}, not a dict.")
     return state
 
 
-def _check_round_trip(save_weights: object, load_weights: object) -> str:
-    """Files that load with weights_only=True and models that predict bit for bit the same."""
-    need(callable(save_weights) and callable(load_weights),
-         "`save_weights` and `load_weights` should be functions save_weights(model, path), load_weights(model, path).")
+@dataclasses.dataclass
+class RunSettings:
+    """The settings of a training run (the check's own dataclass: no notebook has allowed it)."""
+
+    lr: float
+    epochs: int
+    loss: str
+
+
+def _check_bundle(save_bundle: object, load_bundle: object) -> str:
+    """One file with the weights and the settings as plain data: loads with weights_only=True, predicts the same."""
+    need(callable(save_bundle) and callable(load_bundle), "`save_bundle` and `load_bundle` should be functions "
+         "save_bundle(path, model, config) and load_bundle(path, model).")
     X = torch.linspace(0, 1, 10).unsqueeze(1)
+    settings = [RunSettings(lr=0.5, epochs=200, loss="MSE"), RunSettings(lr=0.01, epochs=100, loss="L1")]
     with _temporary_folder() as folder:
-        for Model in (helpers.LinearRegressionModel, helpers.LinearRegressionModelV2):
-            case = f"For a {Model.__name__}"
+        for Model, config in zip((helpers.LinearRegressionModel, helpers.LinearRegressionModelV2), settings):
+            case = f"For a {Model.__name__} and {config}"
             path = folder / f"{Model.__name__}.pt"
             torch.manual_seed(1)
             model = Model()
-            call(save_weights, model, path, case=f"{case}, save_weights")
-            state = _weights_file(path, "save_weights")
-            need(sorted(state) == sorted(model.state_dict()), f"{case}, the file holds the keys {sorted(state)}, "
-                 f"expected the state_dict's {sorted(model.state_dict())}.")
+            call(save_bundle, path, model, config, case=f"{case}, save_bundle")
+            _safe_file(path, "save_bundle", {
+                "RunSettings": "Store the settings as a plain dict, dataclasses.asdict(config): a dict of numbers "
+                               "and strings needs no allow-list.",
+                Model.__name__: "Save model.state_dict(), numbers only, not the model object."})
             torch.manual_seed(2)
             fresh = Model()
             with _watched_loads() as seen:
-                loaded = call(load_weights, fresh, path, case=f"{case}, load_weights")
-            _check_loads(seen, "load_weights")
-            need(loaded is fresh, "load_weights should return the model it was given, with the weights loaded in.")
+                loaded = call(load_bundle, path, fresh, case=f"{case}, load_bundle")
+            _check_loads(seen, "load_bundle")
             with torch.inference_mode():
-                need(torch.equal(fresh(X), model(X)), f"{case}, the loaded model predicts differently from the "
-                     "saved one: copy the numbers in with model.load_state_dict(state_dict).")
-    return ("a state_dict on disk that loads with weights_only=True, and a loaded model that predicts bit for bit "
-            "the same.")
+                need(torch.equal(fresh(X), model(X)), f"{case}, the model given to load_bundle predicts differently "
+                     "from the saved one: copy the weights in with model.load_state_dict(...).")
+            want = dataclasses.asdict(config)
+            need(isinstance(loaded, dict), f"load_bundle returned {type(loaded).__name__}: return the settings as "
+                                           f"a dict, here {want}.")
+            need(loaded == want, f"{case}, load_bundle returned {loaded}: return the settings, {want}.")
+    return ("weights and settings in one file that loads with weights_only=True, no allow-list needed: the settings "
+            "travel as a plain dict.")
 
 
 q1 = _ex.problem(
-    _check_round_trip, names=("save_weights", "load_weights"), title="A safe round trip",
-    task="Write `save_weights(model, path)`, which saves the model's `state_dict`, and `load_weights(model, path)`, "
-         "which loads it back into `model` with `torch.load(..., weights_only=True)` and returns the model. The "
-         "check saves two kinds of model into a temporary folder, opens the file with `weights_only=True` "
-         "itself, loads it into a model made from another seed, and compares the predictions bit for bit.",
-    starter='def save_weights(model, path):\n'
-            '    """Save what the model learned (its state_dict) to path."""\n'
+    _check_bundle, names=("save_bundle", "load_bundle"), title="Weights and settings in one safe file",
+    transfer=True,
+    task="A model is more useful with the settings it was trained with. Write `save_bundle(path, model, config)`, "
+         "which saves the model's weights and `config` (a dataclass of settings, like `TrainingConfig`) in one "
+         "file that loads with `weights_only=True` **without** any allow-list, and `load_bundle(path, model)`, "
+         "which loads the weights into `model` safely and returns the settings as a dict. The check uses a "
+         "dataclass of its own that no notebook has allowed, and two kinds of model.",
+    starter='def save_bundle(path, model, config):\n'
+            '    """Save the model\'s weights and the settings in one file that loads with weights_only=True."""\n'
             '    ____\n'
             '\n'
             '\n'
-            'def load_weights(model, path):\n'
-            '    """Load weights saved by save_weights into model, safely, and return the model."""\n'
-            '    state_dict = ____\n'
-            '    model.load_state_dict(____)\n'
-            '    return model',
-    hint="torch.save(model.state_dict(), path) saves numbers only; torch.load(path, weights_only=True) reads them "
-         "back without running any code, and model.load_state_dict(state_dict) copies them into the model.",
-    solution='def save_weights(model, path):\n'
-             '    """Save what the model learned (its state_dict) to path."""\n'
-             '    torch.save(model.state_dict(), path)\n'
+            'def load_bundle(path, model):\n'
+            '    """Load a bundle made by save_bundle into model, safely; return the settings as a dict."""\n'
+            '    bundle = ____\n'
+            '    ____\n'
+            '    return ____',
+    hint="weights_only=True refuses any class it has not been told about, your dataclass included; it accepts "
+         "tensors, numbers, strings, lists and dicts. The dataclasses module can turn a dataclass into one of those.",
+    solution='def save_bundle(path, model, config):\n'
+             '    """Save the model\'s weights and the settings in one file that loads with weights_only=True."""\n'
+             '    torch.save({"model": model.state_dict(), "config": dataclasses.asdict(config)}, path)\n'
              '\n'
              '\n'
-             'def load_weights(model, path):\n'
-             '    """Load weights saved by save_weights into model, safely, and return the model."""\n'
-             '    state_dict = torch.load(path, weights_only=True)\n'
-             '    model.load_state_dict(state_dict)\n'
-             '    return model',
+             'def load_bundle(path, model):\n'
+             '    """Load a bundle made by save_bundle into model, safely; return the settings as a dict."""\n'
+             '    bundle = torch.load(path, weights_only=True)\n'
+             '    model.load_state_dict(bundle["model"])\n'
+             '    return bundle["config"]',
 )
 
 
-def _run(seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
-    """A seeded LinearRegressionModel and an SGD optimizer with momentum."""
+def _run(seed: int) -> tuple[nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """A seeded LinearRegressionModel, SGD with momentum, and a StepLR that halves the rate every 4 epochs."""
     torch.manual_seed(seed)
     model = helpers.LinearRegressionModel()
-    return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    return model, optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5)
+
+
+def _train(run: tuple, X: torch.Tensor, y: torch.Tensor, epochs: int) -> None:
+    """Full-batch L1 epochs, the scheduler stepping after each."""
+    model, optimizer, scheduler = run
+    for _ in range(epochs):
+        helpers.train_step(model, X, y, nn.L1Loss(), optimizer)
+        scheduler.step()
 
 
 def _check_resume(save_run: object, resume_run: object) -> str:
-    """10 + 10 epochs through a checkpoint equal 20 epochs, bit for bit."""
+    """10 + 10 epochs through a checkpoint equal 20 epochs, bit for bit, with momentum and a StepLR schedule."""
     need(callable(save_run) and callable(resume_run), "`save_run` and `resume_run` should be functions "
-         "save_run(path, model, optimizer, epoch) and resume_run(path, model, optimizer).")
+         "save_run(path, model, optimizer, scheduler, epoch) and resume_run(path, model, optimizer, scheduler).")
     X, y = helpers.make_line_data()
-    train = lambda model, optimizer, steps: [helpers.train_step(model, X, y, nn.L1Loss(), optimizer)
-                                             for _ in range(steps)]
-    model_a, optimizer_a = _run(42)
-    train(model_a, optimizer_a, 20)
-    model_b, optimizer_b = _run(42)
-    train(model_b, optimizer_b, 10)
+    straight = _run(42)
+    _train(straight, X, y, 20)
+    saved = _run(42)
+    _train(saved, X, y, 10)
     with _temporary_folder() as folder:
         path = folder / "run.pt"
-        call(save_run, path, model_b, optimizer_b, 10, case="Saving after 10 epochs")
-        _weights_file(path, "save_run")
-        model_c, optimizer_c = _run(0)
+        call(save_run, path, *saved, 10, case="Saving after 10 epochs")
+        _safe_file(path, "save_run", {
+            "StepLR": "Save scheduler.state_dict(), plain numbers, not the scheduler object.",
+            "SGD": "Save optimizer.state_dict(), not the optimizer object.",
+            "LinearRegressionModel": "Save model.state_dict(), not the model object."})
+        resumed = _run(0)
         with _watched_loads() as seen:
-            epoch = call(resume_run, path, model_c, optimizer_c, case="Resuming into a model from another seed")
+            epoch = call(resume_run, path, *resumed, case="Resuming into objects made from another seed")
         _check_loads(seen, "resume_run")
     shown = repr(epoch) if isinstance(epoch, (int, float, type(None))) else f"a {type(epoch).__name__}"
-    need(epoch == 10, f"resume_run returned {shown}: return the epoch stored in the checkpoint (10 here), so "
-                      "that the run knows where it stopped.")
-    train(model_c, optimizer_c, 10)
-    if not all(torch.equal(p, q) for p, q in zip(model_a.parameters(), model_c.parameters())):
-        raise Incorrect("the resumed run ends at other parameters than the uninterrupted one: the checkpoint must "
-                        "hold the optimizer's state_dict too (its momentum), loaded with optimizer.load_state_dict.")
+    need(epoch == 10, f"resume_run returned {shown}: return the epoch stored in the checkpoint (10 here), so that "
+                      "the run knows where it stopped.")
+    model, optimizer, scheduler = resumed
+    need(all(torch.equal(p, q) for p, q in zip(model.parameters(), saved[0].parameters())),
+         "after resume_run the model still has the parameters it was built with: load the model's state_dict "
+         "too, model.load_state_dict(...), not only the optimizer's.")
+    need(optimizer.state_dict()["state"], "after resume_run the optimizer has no momentum buffers: load its "
+         "state_dict too, optimizer.load_state_dict(...); without it the run restarts its momentum from zero.")
+    need(scheduler.last_epoch == saved[2].last_epoch, f"after resume_run the scheduler counts {scheduler.last_epoch} "
+         f"epochs, not {saved[2].last_epoch}: without its state_dict it halves the rate at the wrong epochs. Save "
+         "and load scheduler.state_dict() as well.")
+    _train(resumed, X, y, 10)
+    need(all(torch.equal(p, q) for p, q in zip(model.parameters(), straight[0].parameters())),
+         "the resumed run ends at other parameters than the uninterrupted one: the checkpoint must restore the "
+         "model, the optimizer and the scheduler exactly as they were.")
     return "10 + 10 epochs with a break in the middle end bit for bit where 20 epochs without a break do."
 
 
 q2 = _ex.problem(
-    _check_resume, names=("save_run", "resume_run"), title="A checkpoint that resumes exactly",
-    task="Write `save_run(path, model, optimizer, epoch)`, which saves a checkpoint dict (the model's and the "
-         "optimizer's `state_dict`s and the epoch), and `resume_run(path, model, optimizer)`, which loads it "
-         "safely into both and returns the epoch. The check trains with SGD and momentum: 10 epochs, a "
-         "checkpoint, a model from another seed resumed from it, 10 more epochs; the result must equal 20 "
-         "epochs without a break, bit for bit.",
-    starter='def save_run(path, model, optimizer, epoch):\n'
-            '    """Save what it takes to resume: the model, the optimizer and the epoch."""\n'
-            '    checkpoint = {"model": ____, "optimizer": ____, "epoch": epoch}\n'
-            '    torch.save(checkpoint, path)\n'
+    _check_resume, names=("save_run", "resume_run"), title="A checkpoint with a learning-rate schedule",
+    transfer=True,
+    task="Notebook 04 lowered the learning rate during training with a scheduler (`StepLR`), and a scheduler "
+         "counts epochs. Write `save_run(path, model, optimizer, scheduler, epoch)`, which saves a checkpoint "
+         "dict, and `resume_run(path, model, optimizer, scheduler)`, which loads it safely into all three and "
+         "returns the epoch. The check trains with SGD, momentum and a `StepLR` that halves the rate every 4 "
+         "epochs: 10 epochs, a checkpoint, objects made from another seed resumed from it, 10 more epochs; the "
+         "result must equal 20 epochs without a break, bit for bit.",
+    starter='def save_run(path, model, optimizer, scheduler, epoch):\n'
+            '    """Save what it takes to resume: the model, the optimizer, the scheduler and the epoch."""\n'
+            '    ____\n'
             '\n'
             '\n'
-            'def resume_run(path, model, optimizer):\n'
-            '    """Load a checkpoint made by save_run into model and optimizer; return its epoch."""\n'
+            'def resume_run(path, model, optimizer, scheduler):\n'
+            '    """Load a checkpoint made by save_run into model, optimizer and scheduler; return its epoch."""\n'
             '    checkpoint = ____\n'
             '    ____\n'
-            '    ____\n'
             '    return ____',
-    hint="model.state_dict() and optimizer.state_dict() are both plain tensors and numbers, so the whole dict "
-         "loads with torch.load(path, weights_only=True); then model.load_state_dict(checkpoint[\"model\"]) and "
-         "optimizer.load_state_dict(checkpoint[\"optimizer\"]).",
-    solution='def save_run(path, model, optimizer, epoch):\n'
-             '    """Save what it takes to resume: the model, the optimizer and the epoch."""\n'
-             '    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}\n'
+    hint="Everything that changes while training must be in the file: the parameters, the optimizer's buffers, and "
+         "the scheduler's epoch count. Each of the three objects has its own state_dict, and each can load one "
+         "back.",
+    solution='def save_run(path, model, optimizer, scheduler, epoch):\n'
+             '    """Save what it takes to resume: the model, the optimizer, the scheduler and the epoch."""\n'
+             '    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),\n'
+             '                  "scheduler": scheduler.state_dict(), "epoch": epoch}\n'
              '    torch.save(checkpoint, path)\n'
              '\n'
              '\n'
-             'def resume_run(path, model, optimizer):\n'
-             '    """Load a checkpoint made by save_run into model and optimizer; return its epoch."""\n'
+             'def resume_run(path, model, optimizer, scheduler):\n'
+             '    """Load a checkpoint made by save_run into model, optimizer and scheduler; return its epoch."""\n'
              '    checkpoint = torch.load(path, weights_only=True)\n'
              '    model.load_state_dict(checkpoint["model"])\n'
              '    optimizer.load_state_dict(checkpoint["optimizer"])\n'
+             '    scheduler.load_state_dict(checkpoint["scheduler"])\n'
              '    return checkpoint["epoch"]',
 )
