@@ -194,15 +194,42 @@ def test_does_not_import_pyplot():
 
 
 @pytest.mark.parametrize("batch_size", [1, 32, 400])
-def test_the_loss_legend_sits_above_every_loss_and_the_end_diamond_above_the_star(batch_size):
+def test_the_loss_legend_sits_above_every_loss_and_the_star_above_the_end_marker(batch_size):
     explorer = minibatch_explorer()
     explorer.set_values(batch_size=batch_size)
-    curves, land = explorer.figure.axes
+    curves, land, _ = explorer.figure.axes
     r = explorer.result
     top = max(r["mini"].step_losses + r["full"].step_losses)
     top_px = curves.transData.transform((0, top))[1]
     assert curves.get_legend().get_window_extent().y0 >= top_px - 1  # the legend covers no loss
     lines = {line.get_label(): line for line in land.get_lines()}
-    assert lines["mini-batch end"].get_zorder() > max(l.get_zorder() for k, l in lines.items() if k != "mini-batch end")
+    star = next(line for line in land.get_lines() if line.get_marker() == "*" and line.get_label().startswith("_"))
+    paths = [lines[k] for k in ("mini-batch path", "full-batch path", "mini-batch end")]
+    # the star and the start are painted after (above) every path and the end marker, which sits under the star
+    assert star.get_zorder() > lines["start"].get_zorder() > max(p.get_zorder() for p in paths)
     (mini_steps, mini_epochs, _) = curves.get_lines()
     assert mini_epochs.get_color() == mini_steps.get_color()  # one colour per method, as in notebook 08
+
+
+def test_the_landscape_has_a_colour_bar_for_the_loss_and_readable_text():
+    figure = minibatch_explorer().figure
+    curves, land, bar = figure.axes
+    assert "loss" in bar.get_ylabel().lower()
+    assert [t.get_text() for t in bar.get_yticklabels() if t.get_text()]  # loss values, not their log10
+    texts = [curves.title, land.title, curves.xaxis.label, land.yaxis.label, *curves.get_legend().get_texts(),
+             *land.get_legend().get_texts(), *land.get_xticklabels()]
+    assert min(t.get_fontsize() for t in texts) >= 11
+
+
+def test_legend_markers_look_like_what_the_landscape_draws():
+    """The start dot and the white full-batch path: the legend shows them as plotted (issue 22)."""
+    land = minibatch_explorer().figure.axes[1]
+    handles = {text.get_text(): handle for text, handle in
+               zip(land.get_legend().get_texts(), land.get_legend().legend_handles)}
+    for line in land.get_lines():
+        if line.get_label() in handles:
+            handle = handles[line.get_label()]
+            for prop in ("color", "marker", "markerfacecolor", "markeredgecolor", "linestyle"):
+                assert getattr(handle, f"get_{prop}")() == getattr(line, f"get_{prop}")(), (line.get_label(), prop)
+    # a white line on the legend's white box would be invisible: it carries a black outline, as on the landscape
+    assert handles["full-batch path"].get_path_effects()

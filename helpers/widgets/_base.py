@@ -146,8 +146,11 @@ def _points(X: torch.Tensor, y: torch.Tensor) -> Any:
     return np.column_stack([_np(X), _np(y)])
 
 
-def _landscape(ax: Any, grid: torch.Tensor, ws: torch.Tensor, bs: torch.Tensor, best: tuple[float, float]) -> None:
-    """Draw a loss landscape (log-spaced filled contours) with the least-squares optimum marked."""
-    ax.contourf(_np(ws), _np(bs), grid.log10().numpy(), levels=14, cmap="viridis")
+def _landscape(ax: Any, grid: torch.Tensor, ws: torch.Tensor, bs: torch.Tensor, best: tuple[float, float]) -> Any:
+    """Draw a loss landscape (log-spaced filled contours) with the least-squares optimum marked; return the contours.
+
+    The contours hold log10 of the loss: a colour bar made from them (fig.colorbar) can label its ticks 10**v."""
+    contours = ax.contourf(_np(ws), _np(bs), grid.log10().numpy(), levels=14, cmap="viridis")
     ax.plot(*best, marker="*", ms=14, c="white", mec="black", ls="none", label="least squares")
     ax.set(xlabel="weight", ylabel="bias", title="loss landscape (log scale)")
+    return contours

@@ -118,31 +118,46 @@ def _window(X: torch.Tensor, y: torch.Tensor, start: tuple[float, float], best: 
     return ws, bs, w_lim, b_lim, explore.loss_grid(X, y, ws, bs, "MSE").clamp_min(1e-6)
 
 
+FONTS = {"font.size": 12, "axes.titlesize": 12.5, "legend.fontsize": 11}  # readable at the widget's 80 dpi
+
+
 def _scene(window: tuple, best: tuple[float, float], start: tuple[float, float]) -> tuple[_Blitted, dict]:
     """Draw the still parts once; the curves, the loss axes' ticks (they follow the data) and the paths move."""
+    import matplotlib
     from matplotlib import patheffects
+    from matplotlib.ticker import FuncFormatter
 
     ws, bs, w_lim, b_lim, grid = window
-    fig, (curves, land) = _figure(2, width=4.8, height=3.6)
-    (steps,) = curves.plot([], [], c=MINI, lw=0.8, alpha=0.8, label="each batch")
-    # orange circles, as in notebook 08, outlined in black to stand out of the band of batch losses
-    (mini_epochs,) = curves.plot([], [], c=MINI, marker="o", ms=4, mec="black", lw=1.5, label="mini-batch: training set",
-                                 path_effects=[patheffects.Stroke(linewidth=3, foreground="black"), patheffects.Normal()])
-    (full_epochs,) = curves.plot([], [], c=FULL, ls="--", marker="s", ms=4, label="full batch: training set")
-    curves.set(yscale="log", xlabel="epoch", ylabel="MSE loss",
-               title="each batch's loss (line) and the epoch's (markers)")
-    _landscape(land, grid, ws, bs, best)
-    land.plot(*start, marker="o", c=TRACK, mec="white", ls="none", label="start")
-    (mini_path,) = land.plot([], [], c=MINI, lw=0.8, alpha=0.8, label="mini-batch path")
-    (full_path,) = land.plot([], [], c="white", ls="--", marker="s", ms=3, lw=1, label="full-batch path")
-    (star,) = land.plot(*best, marker="*", ms=14, c="white", mec="black", ls="none", zorder=3)  # above the paths
-    (end,) = land.plot([], [], c=MINI, marker="D", ms=6, mec="black", ls="none", label="mini-batch end", zorder=4)
-    land.set(xlim=w_lim, ylim=b_lim, title="(weight, bias) after each step")
-    legends = [curves.legend(fontsize=9, loc="upper right"), land.legend(fontsize=9, loc="lower right")]
+    outline = [patheffects.Stroke(linewidth=3.2, foreground="black"), patheffects.Normal()]
+    with matplotlib.rc_context(FONTS):  # text sizes are fixed when each artist is made
+        fig, (curves, land) = _figure(2, width=5.6, height=4.4)
+        fig.subplots_adjust(left=0.07, right=0.91, bottom=0.12, top=0.92, wspace=0.26)
+        (steps,) = curves.plot([], [], c=MINI, lw=0.8, alpha=0.8, label="each batch")
+        # orange circles, as in notebook 08, outlined in black to stand out of the band of batch losses
+        (mini_epochs,) = curves.plot([], [], c=MINI, marker="o", ms=5, mec="black", lw=1.5,
+                                     label="mini-batch: training set", path_effects=outline)
+        (full_epochs,) = curves.plot([], [], c=FULL, ls="--", marker="s", ms=5, label="full batch: training set")
+        curves.set(yscale="log", xlabel="epoch", ylabel="MSE loss", title="Loss: each batch (line), each epoch (markers)")
+        contours = _landscape(land, grid, ws, bs, best)
+        bar = fig.colorbar(contours, ax=land, fraction=0.06, pad=0.02,
+                           format=FuncFormatter(lambda v, _: f"{10 ** v:.2g}"))
+        bar.set_label("MSE loss on the training set")
+        (mini_path,) = land.plot([], [], c=MINI, lw=1, alpha=0.9, label="mini-batch path")
+        # white squares on a white dashed line, outlined in black: the same in the legend as on the landscape
+        (full_path,) = land.plot([], [], c="white", ls="--", marker="s", ms=4, mec="black", lw=1.2,
+                                 label="full-batch path", path_effects=outline)
+        (end,) = land.plot([], [], c=MINI, marker="D", ms=13, mec="black", ls="none", label="mini-batch end", zorder=4)
+        # the start and the least-squares star above every path and the end marker, so neither is hidden
+        (begin,) = land.plot(*start, marker="o", ms=8, c=TRACK, mec="white", mew=1.5, ls="none", label="start",
+                             zorder=5)
+        (star,) = land.plot(*best, marker="*", ms=15, c="white", mec="black", ls="none", zorder=6)
+        land.set(xlim=w_lim, ylim=b_lim, title="(weight, bias) after each step, toward the star")
+        legends = [curves.legend(loc="upper right"), land.legend(loc="lower right", framealpha=0.9)]
     moving = {"curves": curves, "steps": steps, "mini_epochs": mini_epochs, "full_epochs": full_epochs,
               "mini_path": mini_path, "full_path": full_path, "end": end, "legend": legends[0]}
-    # in the order a full draw paints them (the axes' ticks first); the legends repaint to stay on top
-    artists = [curves.xaxis, curves.yaxis, steps, mini_epochs, full_epochs, mini_path, full_path, star, end]
+    # in the order a full draw paints them (the axes' ticks first); the start, the star and the legends do not
+    # move, but repaint after the paths to stay on top of them
+    artists = [curves.xaxis, curves.yaxis, steps, mini_epochs, full_epochs, mini_path, full_path, end, begin, star]
     return _Blitted(fig, [*artists, *legends]), moving
 
 
