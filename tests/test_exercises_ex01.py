@@ -4,23 +4,40 @@ from __future__ import annotations
 
 from _exercises import ExerciseModule
 
+AS_SAMPLES = 'def as_samples(t):\n    """One row per sample."""\n'
+
 
 class TestEx01(ExerciseModule):
     module = "ex01"
-    min_wrong = 2  # raised to 4 as issue 21 reworks these exercises
     names = {}  # what the notebook defines before its exercises, besides torch, nn and helpers
     # (problem, an (old, new) edit of its solution or a whole answer, a fragment of the expected message)
     wrong = [
-        ("q1", ("unsqueeze(dim=1)", "unsqueeze(dim=0)"), "[1, 100]"),
-        ("q1", (".unsqueeze(dim=1)", ""), "a flat row"),
-        ("q1", ("0.7 * X_fine + 0.3", "0.7 * X_fine"), "bias 0.3 is missing"),
-        ("q2", ("    generator = torch.Generator().manual_seed(seed)\n", ("    torch.manual_seed(seed)\n"
-                        "    generator = None\n")), "global random numbers"),
-        ("q2", ("def add_noise(y, noise_std, seed):\n    generator = torch.Generator().manual_seed(seed)\n"
-                       "    y += noise_std * torch.randn(y.shape, generator=generator)\n    return y"),
-         "changed `y` itself"),
-        ("q3", ("    if t.ndim == 1:\n        return t.unsqueeze(dim=1)\n    return t",
-                        "    return t.unsqueeze(1)"),
-         "[50, 1, 1]"),
-        ("q3", ("t.unsqueeze(dim=1)", "t.unsqueeze(dim=0)"), "one sample with 50 features"),
+        ("q1", ("shape_a = [8] ", "shape_a = [7] "), "count again"),
+        ("q1", ("shape_a = [8] ", "shape_a = [8, 1] "), "arange makes a flat tensor"),
+        ("q1", ("shape_b = [1, 8]", "shape_b = [8, 1]"), "*first*"),
+        ("q1", ("shape_c = [4, 3]", "shape_c = [4, 1]"), "raises no error, it broadcasts"),
+        ("q1", ("shape_c = [4, 3]", "shape_c = [3, 4]"), "right but swapped"),
+        ("q1", ("shape_d = [8, 1]", "shape_d = [8]"), "keeps one row per sample"),
+        # always adding a dimension, as the notebook's cell did for the flat labels
+        ("q2", AS_SAMPLES + "    return t.unsqueeze(dim=1)", "got a third dimension"),
+        ("q2", ("t.unsqueeze(dim=1)", "t.unsqueeze(dim=0)"), "one sample with 50 features"),
+        # agrees on every column of the notebook, scrambles a table with three features
+        ("q2", AS_SAMPLES + "    return t.reshape(-1, 1)", "must come back unchanged"),
+        # decides by size, not by the number of dimensions: right for the notebook's [50] and [50, 1]
+        ("q2", ("if t.ndim == 1:", "if t.shape[-1] != 1:"), "you returned [1], expected [1, 1]"),
+        ("q2", ("if t.ndim == 1:", "if t.ndim == 1 or t.shape[-1] != 1:"), "got a third dimension"),
+        ("q2", AS_SAMPLES + "    return t.squeeze().unsqueeze(dim=1)", "1 label, shape [1], your code raised"),
+        ("q2", AS_SAMPLES + "    return t", "expected [50, 1]"),
+        ("q3", ("y = 2 * X[:, 0:1] - 3 * X[:, 1:2] + 1", "y = X @ torch.tensor([2.0, -3.0]) + 1"), "a flat tensor"),
+        ("q3", ("torch.rand(n, 2, generator=generator)", "torch.rand(2, n, generator=generator)"),
+         "2 samples with 50 features"),
+        ("q3", ("    generator = torch.Generator().manual_seed(seed)\n",
+                "    torch.manual_seed(seed)\n    generator = None\n"), "global random numbers"),
+        ("q3", ("y = 2 * X[:, 0:1] - 3 * X[:, 1:2] + 1", "y = 2 * X[:, 1:2] - 3 * X[:, 0:1] + 1"), "wrong way round"),
+        ("q3", ("y = 2 * X[:, 0:1] - 3 * X[:, 1:2] + 1", "y = 2 * X[:, 0:1] - 3 * X[:, 1:2]"), "the + 1 is missing"),
+        ("q3", ("torch.rand(n, 2, generator=generator)", "torch.randn(n, 2, generator=generator)"),
+         "outside [0, 1)"),
+        ("q3", ("manual_seed(seed)", "manual_seed(0)"), "seeds 0 and 1 gave the same data"),
+        ("q3", ("torch.rand(n, 2, generator=generator)", "torch.rand(n, 1, generator=generator).repeat(1, 2)"),
+         "both features hold the same numbers"),
     ]

@@ -1,128 +1,196 @@
-"""Exercises for notebook 01 (data): a finer line as a column, seeded noise, and a shape fix against broadcasting."""
+"""Exercises for notebook 01 (data): shapes predicted before running, a function that makes any input 2-D, and
+data with two features (transfer)."""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-from ._core import Exercises
+from ._core import Exercises, Incorrect
 from ._util import call, close, need, shape, tensor
 
 _ex = Exercises("ex01")
 bind = _ex.bind
 
+# the four expressions of q1, written as the learner reads them, and computed the same way
+_EXPRESSIONS = {
+    "shape_a": ("torch.arange(0, 2, 0.25)", lambda: torch.arange(0, 2, 0.25)),
+    "shape_b": ("torch.arange(0, 2, 0.25).unsqueeze(dim=0)", lambda: torch.arange(0, 2, 0.25).unsqueeze(dim=0)),
+    "shape_c": ("torch.zeros(4, 1) - torch.zeros(3)", lambda: torch.zeros(4, 1) - torch.zeros(3)),
+    "shape_d": ("nn.Linear(1, 1)(torch.zeros(8, 1))", lambda: nn.Linear(1, 1)(torch.zeros(8, 1))),
+}
 
-def _check_fine_line(X_fine: object, y_fine: object) -> str:
-    """X_fine a float column [100, 1] from 0 in steps of 0.01; y_fine on 0.7 x + 0.3."""
-    X, y = tensor("X_fine", X_fine), tensor("y_fine", y_fine)
-    need(X.shape != (100,), "`X_fine` has shape [100], a flat row: PyTorch reads it as one sample with 100 "
-                            "features. Add the column dimension with .unsqueeze(dim=1).")
-    need(X.shape != (1, 100), "`X_fine` has shape [1, 100]: one sample with 100 features. "
-                              "unsqueeze(dim=1), not dim=0, makes the column [100, 1].")
-    need(X.numel() == 100, f"`X_fine` holds {X.numel()} numbers: from 0 up to (not including) 1 in steps "
-                           "of 0.01 there are 100.")
-    need(X.shape == (100, 1), f"`X_fine` has shape {shape(X)}, expected [100, 1]: 100 samples, 1 feature each.")
-    need(X.dtype == torch.float32, f"`X_fine` is {X.dtype}: use floats (torch.arange(0, 1, 0.01) gives float32).")
-    need(close(X, torch.arange(0, 1, 0.01).unsqueeze(1)), "`X_fine` should run 0.00, 0.01, ..., 0.99.")
-    y_true = 0.7 * X + 0.3
-    need(y.shape == X.shape, f"`y_fine` has shape {shape(y)}; labels need the inputs' shape {shape(X)}.")
-    need(not close(y, 0.7 * X), "`y_fine` is 0.7 x: the bias 0.3 is missing.")
-    need(close(y, y_true), f"`y_fine` starts {y[:2, 0].tolist()}, expected 0.7 x + 0.3: {y_true[:2, 0].tolist()}.")
-    return "100 samples in a [100, 1] column, with labels on the line y = 0.7 x + 0.3."
+
+def _as_shape(name: str, value: object) -> list[int]:
+    """A shape written as a list (or tuple, or torch.Size) of whole numbers, else Incorrect."""
+    need(isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
+         f"`{name}` should be a shape written as a list of whole numbers, like [50, 1]; got {value!r}.")
+    return list(value)
+
+
+def _check_shapes(shape_a: object, shape_b: object, shape_c: object, shape_d: object) -> str:
+    """Each predicted shape equals the shape the expression really has."""
+    given = {"shape_a": shape_a, "shape_b": shape_b, "shape_c": shape_c, "shape_d": shape_d}
+    for name, (text, make) in _EXPRESSIONS.items():
+        got, want = _as_shape(name, given[name]), list(make().shape)
+        if got == want:
+            continue
+        if name == "shape_a" and len(got) == 1:
+            raise Incorrect(f"`{name}` = {got}: count again. arange starts at 0 and stops *before* its end (2), "
+                            "one step of 0.25 at a time.")
+        if name == "shape_a":
+            raise Incorrect(f"`{name}` = {got}, but `{text}` has one dimension: arange makes a flat tensor; "
+                            "only unsqueeze adds a dimension.")
+        if name == "shape_b":
+            raise Incorrect(f"`{name}` = {got}: unsqueeze(dim=0) puts the new dimension of size 1 *first*, in front "
+                            "of the existing one.")
+        if name == "shape_c" and got == want[::-1]:
+            raise Incorrect(f"`{name}` = {got}: the sizes are right but swapped. Broadcasting lines the shapes up "
+                            "from the right: which tensor gives the rows, which the columns?")
+        if name == "shape_c":
+            raise Incorrect(f"`{name}` = {got}: `{text}` raises no error, it broadcasts. Line the shapes up from the "
+                            "right; each dimension of size 1 (or missing) is stretched to match the other tensor.")
+        raise Incorrect(f"`{name}` = {got}: nn.Linear(1, 1) keeps one row per sample and gives `out_features` "
+                        "numbers for each one.")
+    return ("all four shapes right: arange counts up to (not including) its end, unsqueeze adds a dimension of "
+            "size 1 where you say, and shapes that differ broadcast into a table without a word.")
 
 
 q1 = _ex.problem(
-    _check_fine_line, names=("X_fine", "y_fine"), title="A finer line",
-    task="Make the line again with a step of 0.01 (Try it 1): `X_fine`, a column of inputs from 0 up to "
-         "(not including) 1, and `y_fine`, its labels on y = 0.7 x + 0.3. The check looks at the number of "
-         "samples, the shape, the dtype and the values.",
-    starter='X_fine = ____  # torch.arange(...) with a step of 0.01, turned into a column\n'
-            'y_fine = ____  # the labels: weight 0.7, bias 0.3',
-    hint="torch.arange(0, 1, 0.01) gives a flat row of 100 numbers; .unsqueeze(dim=1) makes it a column [100, 1]. "
-         "Then y_fine = 0.7 * X_fine + 0.3.",
-    solution="X_fine = torch.arange(0, 1, 0.01).unsqueeze(dim=1)\ny_fine = 0.7 * X_fine + 0.3",
+    _check_shapes, names=("shape_a", "shape_b", "shape_c", "shape_d"), title="Predict the shapes",
+    task="Without running anything, write the shape of each result as a list, e.g. `[50, 1]`: "
+         "(a) `torch.arange(0, 2, 0.25)`, (b) `torch.arange(0, 2, 0.25).unsqueeze(dim=0)`, "
+         "(c) `torch.zeros(4, 1) - torch.zeros(3)`, (d) `nn.Linear(1, 1)(torch.zeros(8, 1))`. "
+         "Check, then confirm by printing each `.shape`.",
+    starter="shape_a = ____  # torch.arange(0, 2, 0.25)\n"
+            "shape_b = ____  # torch.arange(0, 2, 0.25).unsqueeze(dim=0)\n"
+            "shape_c = ____  # torch.zeros(4, 1) - torch.zeros(3)\n"
+            "shape_d = ____  # nn.Linear(1, 1)(torch.zeros(8, 1))",
+    hint="(a) arange never reaches its end value. (b) the dim you pass is the position the new size-1 dimension "
+         "takes. (c) line the two shapes up from the right: a dimension of size 1, or a missing one, is stretched. "
+         "(d) a layer keeps one row per sample.",
+    solution="shape_a = [8]      # 0, 0.25, ..., 1.75\n"
+             "shape_b = [1, 8]   # one sample with 8 features\n"
+             "shape_c = [4, 3]   # broadcast: [4, 1] against [3] -> every row against every column\n"
+             "shape_d = [8, 1]   # 8 samples, 1 output each",
 )
 
 
-def _check_add_noise(add_noise: object) -> str:
-    """Seeded, reproducible noise that leaves y and the global random numbers alone."""
-    need(callable(add_noise), "`add_noise` should be a function add_noise(y, noise_std, seed).")
-    X = torch.arange(0, 1, 0.02).unsqueeze(1)
-    y = 0.7 * X + 0.3
-    y_copy, rng = y.clone(), torch.get_rng_state()
-    case = "For y of shape [50, 1], noise_std=0.05 and seed=42"
-    noisy = tensor("add_noise(y, 0.05, 42)", call(add_noise, y, 0.05, 42, case=case))
-    need(torch.equal(y, y_copy), "your function changed `y` itself: return y + noise, a new tensor (not y += ...).")
-    need(torch.equal(rng, torch.get_rng_state()), "your function changed torch's global random numbers "
-         "(torch.manual_seed, or torch.randn without generator=): give it a torch.Generator of its own.")
-    need(noisy.shape == y.shape, f"{case}, the result has shape {shape(noisy)}: the noise needs y's shape.")
-    again = call(add_noise, y, 0.05, 42, case="Called a second time")
-    need(torch.equal(noisy, again), "two calls with seed 42 gave different noise: seed a torch.Generator with `seed` "
-                                    "and pass it to torch.randn(..., generator=generator).")
-    need(not torch.equal(noisy, call(add_noise, y, 0.05, 1, case="With seed=1")),
-         "seed 1 gave the same noise as seed 42: the seed must choose the numbers.")
-    need(close(call(add_noise, y, 0.0, 42, case="With noise_std=0"), y), "noise_std=0 should return y unchanged: "
-                                                                         "multiply the noise by noise_std.")
-    spread = (noisy - y).std().item()
-    need(0.02 < spread < 0.1, f"the noise has a spread of {spread:.3f}, expected about 0.05: "
-                              "noise_std * torch.randn(...) draws numbers with spread noise_std.")
-    expected = 0.7 * X + 0.3 + 0.05 * torch.randn(X.shape, generator=torch.Generator().manual_seed(42))
-    need(close(noisy, expected), "seed 42 gives other numbers than helpers.make_line_data(noise_std=0.05, seed=42): "
-                                 "draw torch.randn(y.shape, generator=generator) and scale it by noise_std.")
-    return "reproducible noise from a generator of its own, the same as helpers.make_line_data gives."
+def _check_as_samples(as_samples: object) -> str:
+    """Flat tensors become columns; 2-D tensors (one feature column or several) stay as they are."""
+    need(callable(as_samples), "`as_samples` should be a function as_samples(t).")
+    cases = [(torch.arange(50.0) / 10, "a flat tensor of 50 labels"), (torch.arange(1.0), "a flat tensor of 1 label"),
+             (torch.arange(50.0).unsqueeze(1) / 10, "a column of 50 samples"),
+             (torch.arange(1.0).unsqueeze(1), "a column of 1 sample"),
+             (torch.arange(30.0).reshape(10, 3), "a table of 10 samples with 3 features")]
+    for t, what in cases:
+        case = f"For {what}, shape {shape(t)}"
+        want = t.unsqueeze(1) if t.ndim == 1 else t
+        out = tensor(f"as_samples(t) for shape {shape(t)}", call(as_samples, t.clone(), case=case))
+        if out.shape == want.shape:
+            need(close(out, want), f"{case}, the values changed: only the shape may change, not the numbers or "
+                                   "their order.")
+            continue
+        if t.ndim == 1:
+            need(out.shape != (1, len(t)) or len(t) == 1, f"{case}, you returned {shape(out)}: one sample with "
+                 f"{len(t)} features. A flat tensor of labels needs one row per sample.")
+            raise Incorrect(f"{case}, you returned {shape(out)}, expected {shape(want)}: one row per sample, "
+                            "one column.")
+        need(out.ndim != 3, f"{case}, you returned {shape(out)}: a tensor that is already 2-D got a third "
+                            "dimension. Leave 2-D tensors as they are.")
+        raise Incorrect(f"{case}, you returned {shape(out)}, expected {shape(t)}: a 2-D tensor already has one row "
+                        "per sample (and its features in the columns), so it must come back unchanged.")
+    return ("flat labels become a column, and any 2-D tensor, one feature or three, keeps its shape: "
+            "`as_samples(y_flat) - y` is [50, 1], never a [50, 50] table.")
 
 
 q2 = _ex.problem(
-    _check_add_noise, names=("add_noise",), title="Noise you can repeat",
-    task="Write `add_noise(y, noise_std, seed)`: return `y` plus Gaussian noise of spread `noise_std`, drawn "
-         "from a `torch.Generator` seeded with `seed`. The check calls it: the same seed must give the same "
-         "noise, another seed other noise, `y` itself and torch's global random numbers must stay untouched, "
-         "and seed 42 must reproduce `helpers.make_line_data(noise_std=0.05, seed=42)`.",
-    starter='def add_noise(y, noise_std, seed):\n'
-            '    """Return y plus Gaussian noise of spread noise_std, the same noise for the same seed."""\n'
-            '    generator = ____\n'
-            '    return ____',
-    hint="generator = torch.Generator().manual_seed(seed); then y + noise_std * torch.randn(y.shape, "
-         "generator=generator). A generator of its own leaves every other random number in the notebook alone.",
-    solution='def add_noise(y, noise_std, seed):\n'
-             '    """Return y plus Gaussian noise of spread noise_std, the same noise for the same seed."""\n'
-             '    generator = torch.Generator().manual_seed(seed)\n'
-             '    return y + noise_std * torch.randn(y.shape, generator=generator)',
-)
-
-
-def _check_as_column(as_column: object) -> str:
-    """Flat tensors become columns; columns stay as they are."""
-    need(callable(as_column), "`as_column` should be a function as_column(t).")
-    for n, given in [(50, "flat"), (50, "column"), (1, "flat")]:
-        t = torch.arange(n, dtype=torch.float32) / 10
-        t = t if given == "flat" else t.unsqueeze(1)
-        case = f"For a {given} tensor of shape {shape(t)}"
-        out = tensor(f"as_column(t) for shape {shape(t)}", call(as_column, t, case=case))
-        need(out.shape != (1, n) or n == 1, f"{case}, you returned {shape(out)}: one sample with {n} features; "
-                                            "the column is [N, 1] (unsqueeze(dim=1)).")
-        need(out.shape == (n, 1), f"{case}, you returned {shape(out)}, expected [{n}, 1]"
-                                  + (": a column must stay as it is." if given == "column" else "."))
-        need(close(out.flatten(), t.flatten()), f"{case}, the values changed: only the shape should.")
-    y_flat = 0.7 * torch.arange(0, 1, 0.02) + 0.3
-    diff = call(as_column, y_flat, case="For the flat labels") - (0.7 * torch.arange(0, 1, 0.02) + 0.3).unsqueeze(1)
-    return f"flat or column, you get [N, 1]: the notebook's perfect prediction now differs by {diff.abs().max():.1f}."
-
-
-q3 = _ex.problem(
-    _check_as_column, names=("as_column",), title="No more broadcasting surprises",
-    task="Write `as_column(t)`: a flat `[N]` tensor comes back as a column `[N, 1]`; a tensor that is already a "
-         "column comes back as it is. With it, `as_column(y_flat) - y` is `[50, 1]`, not the `[50, 50]` "
-         "table of the broadcasting surprise. The check tries flat and column inputs of several sizes.",
-    starter='def as_column(t):\n'
-            '    """Return t as a column [N, 1]: a flat [N] gets a second dimension, a column stays as it is."""\n'
-            '    if t.ndim == 1:\n'
+    _check_as_samples, names=("as_samples",), title="One row per sample, whatever comes in",
+    task="Write `as_samples(t)`: a flat `[N]` tensor comes back as a column `[N, 1]`; a 2-D tensor, whether it "
+         "has one feature column (`[N, 1]`) or several (`[N, 3]`), comes back as it is. With it, "
+         "`as_samples(y_flat) - y` cannot broadcast into a table by surprise. The check tries flat tensors, "
+         "columns and a table of three features, of several sizes (one sample too).",
+    starter='def as_samples(t):\n'
+            '    """Return t with one row per sample: a flat [N] becomes [N, 1]; a 2-D tensor stays as it is."""\n'
+            '    if ____:\n'
             '        return ____\n'
             '    return ____',
-    hint="t.ndim counts the dimensions. A flat tensor needs t.unsqueeze(dim=1); a column must not get a third "
-         "dimension ([50, 1, 1]), so return it unchanged.",
-    solution='def as_column(t):\n'
-             '    """Return t as a column [N, 1]: a flat [N] gets a second dimension, a column stays as it is."""\n'
+    hint="Decide by the number of dimensions, not by the size. A flat tensor needs one new dimension at the "
+         "right position; anything already 2-D is returned untouched (a reshape would scramble a table that has "
+         "several feature columns).",
+    solution='def as_samples(t):\n'
+             '    """Return t with one row per sample: a flat [N] becomes [N, 1]; a 2-D tensor stays as it is."""\n'
              '    if t.ndim == 1:\n'
              '        return t.unsqueeze(dim=1)\n'
              '    return t',
+)
+
+
+def _pair(out: object, case: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The function's (X, y), or Incorrect."""
+    need(isinstance(out, (tuple, list)) and len(out) == 2, f"{case}, return two tensors: X, y.")
+    return tensor("X", out[0]), tensor("y", out[1])
+
+
+def _check_two_features(n: int, X: torch.Tensor, y: torch.Tensor, case: str) -> None:
+    """Shapes [n, 2] and [n, 1], float32, uniform in [0, 1), two different features, y = 2 x1 - 3 x2 + 1."""
+    need(X.shape != (2, n) or n == 2, f"{case}, X has shape {shape(X)}: that is 2 samples with {n} features. "
+                                      "PyTorch wants one row per sample and one column per feature.")
+    need(X.shape == (n, 2), f"{case}, X has shape {shape(X)}, expected [{n}, 2]: {n} samples, 2 features each.")
+    need(X.dtype == torch.float32, f"{case}, X is {X.dtype}: use float32, what torch.rand gives.")
+    need(bool(((X >= 0) & (X < 1)).all()), f"{case}, X has values outside [0, 1): draw them with torch.rand.")
+    need(n == 1 or not torch.equal(X[:, 0], X[:, 1]), f"{case}, both features hold the same numbers: draw all "
+                                                      f"{n} x 2 numbers at once.")
+    want = 2 * X[:, :1] - 3 * X[:, 1:] + 1
+    need(y.shape != (n,) or n == 1, f"{case}, y has shape {shape(y)}, a flat tensor: `y - y_pred` against a [{n}, 1] "
+                                    "prediction would broadcast into a table. Keep y a column.")
+    need(y.shape == (n, 1), f"{case}, y has shape {shape(y)}, expected [{n}, 1]: one label per sample.")
+    need(not close(y, -3 * X[:, :1] + 2 * X[:, 1:] + 1), f"{case}, y uses the weights the wrong way round: "
+                                                         "2 belongs to the first feature (column 0), -3 to the second.")
+    need(not close(y, want - 1), f"{case}, y is 2 x1 - 3 x2: the + 1 is missing.")
+    need(close(y, want), f"{case}, y is not 2 x1 - 3 x2 + 1 for every row of X.")
+
+
+def _check_make_data(make_two_feature_data: object) -> str:
+    """Several sizes, reproducible, seed-dependent, the global random numbers untouched."""
+    need(callable(make_two_feature_data), "`make_two_feature_data` should be a function make_two_feature_data(n, seed).")
+    for n, seed in [(50, 0), (7, 1), (1, 2)]:
+        case = f"For n={n}, seed={seed}"
+        rng = torch.get_rng_state()
+        X, y = _pair(call(make_two_feature_data, n, seed, case=case), case)
+        need(torch.equal(rng, torch.get_rng_state()), "your function changed torch's global random numbers "
+             "(torch.manual_seed, or torch.rand without generator=): give it a torch.Generator of its own.")
+        _check_two_features(n, X, y, case)
+        X2, y2 = _pair(call(make_two_feature_data, n, seed, case="Called a second time"), case)
+        need(torch.equal(X, X2) and torch.equal(y, y2), f"{case}, two calls gave different data: seed a "
+                                                        "torch.Generator with `seed` and pass it to torch.rand.")
+    X_other, _ = _pair(call(make_two_feature_data, 50, 1, case="For n=50, seed=1"), "For n=50, seed=1")
+    X_zero, _ = _pair(call(make_two_feature_data, 50, 0, case="For n=50, seed=0"), "For n=50, seed=0")
+    need(not torch.equal(X_zero, X_other), "seeds 0 and 1 gave the same data: the seed must choose the numbers.")
+    return ("two features in the columns, one label per row in a column, and the same data for the same seed "
+            "without touching any other random number: the layout every later model expects.")
+
+
+q3 = _ex.problem(
+    _check_make_data, names=("make_two_feature_data",), title="Data with two features", transfer=True,
+    task="The notebook's data has one feature. Write `make_two_feature_data(n, seed)` for data with **two**: "
+         "`X` holds `n` samples of 2 features each, uniform in [0, 1) (`torch.rand`, from a `torch.Generator` "
+         "seeded with `seed`), and `y` their labels on y = 2 x1 - 3 x2 + 1, where x1 and x2 are a sample's first "
+         "and second feature. Return `X, y`. The check calls it for several n and seeds: the shapes, the labels "
+         "of every row, the same data for the same seed, and torch's global random numbers left alone.",
+    starter='def make_two_feature_data(n, seed):\n'
+            '    """Return X [n, 2], uniform in [0, 1), and y = 2 x1 - 3 x2 + 1 as a column, reproducibly."""\n'
+            '    generator = ____\n'
+            '    X = ____\n'
+            '    y = ____\n'
+            '    return X, y',
+    hint="Same layout as the notebook: one row per sample, one column per feature, and a label column "
+         "with one row per sample. Picking a column with a single index drops a dimension; a slice one column "
+         "wide keeps it. A generator of your own keeps every other random number in the notebook unchanged.",
+    solution='def make_two_feature_data(n, seed):\n'
+             '    """Return X [n, 2], uniform in [0, 1), and y = 2 x1 - 3 x2 + 1 as a column, reproducibly."""\n'
+             '    generator = torch.Generator().manual_seed(seed)\n'
+             '    X = torch.rand(n, 2, generator=generator)\n'
+             '    y = 2 * X[:, 0:1] - 3 * X[:, 1:2] + 1\n'
+             '    return X, y',
 )

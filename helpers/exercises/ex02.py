@@ -1,4 +1,6 @@
-"""Exercises for notebook 02 (split and visualize): an ordered split, a shuffled split, and a plot of a split."""
+"""Exercises for notebook 02 (split and visualize): a shuffled three-way split by hand, how many test rows lie
+outside the training range when there are several features (transfer), and a forecasting split of rows that
+arrive in any order (transfer)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import torch
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import call, need
+from ._util import call, need, number, shape
 
 _ex = Exercises("ex02")
 bind = _ex.bind
@@ -19,161 +21,224 @@ def _line(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return X, 0.7 * X + 0.3
 
 
-def _four(out: object, case: str) -> tuple[torch.Tensor, ...]:
-    """The split's four tensors, or Incorrect."""
-    need(isinstance(out, (tuple, list)) and len(out) == 4 and all(isinstance(t, torch.Tensor) for t in out),
-         f"{case}, return four tensors: X_train, y_train, X_test, y_test.")
+def _parts(out: object, count: int, case: str) -> tuple[torch.Tensor, ...]:
+    """The split's tensors, or Incorrect."""
+    what = "X_train, y_train, X_val, y_val, X_test, y_test" if count == 6 else "X_train, y_train, X_test, y_test"
+    need(isinstance(out, (tuple, list)) and len(out) == count and all(isinstance(t, torch.Tensor) for t in out),
+         f"{case}, return {count} tensors: {what}.")
     return tuple(out)
 
 
-def _check_parts(parts: tuple[torch.Tensor, ...], X: torch.Tensor, fraction: float, case: str) -> None:
-    """Sizes int(fraction * N) and the rest, every row exactly once, each label with its input."""
-    X_train, y_train, X_test, y_test = parts
-    n_train = int(fraction * len(X))
-    need(len(X_train) == len(y_train) and len(X_test) == len(y_test),
-         f"{case}, X and y parts differ in length: slice X and y with the same indices.")
-    need(len(X_train) == n_train, f"{case}, X_train has {len(X_train)} rows, expected {n_train} = "
-                                  f"int({fraction} * {len(X)}).")
-    together = torch.cat([X_train, X_test]).flatten().sort().values
-    need(len(X_test) == len(X) - n_train and torch.equal(together, X.flatten()),
-         f"{case}, the two parts hold {len(X_train) + len(X_test)} rows between them: every one of the {len(X)} "
-         "rows belongs to exactly one part (no row lost, none in both).")
-    for X_part, y_part, name in [(X_train, y_train, "train"), (X_test, y_test, "test")]:
+def _rows_once_pairs_kept(parts: tuple[torch.Tensor, ...], X: torch.Tensor, names: list[str], case: str) -> None:
+    """Every row in exactly one part, and every label still beside its own input."""
+    Xs, ys = parts[0::2], parts[1::2]
+    for X_part, y_part, name in zip(Xs, ys, names):
+        need(len(X_part) == len(y_part), f"{case}, X_{name} and y_{name} differ in length: cut X and y with the "
+                                         "same indices.")
+        need(X_part.shape[1:] == X.shape[1:], f"{case}, X_{name} has shape {shape(X_part)}: its rows should "
+                                              f"look like the rows of X, shape {shape(X)}.")
+    together = torch.cat(Xs).flatten().sort().values
+    need(torch.equal(together, X.flatten()), f"{case}, the parts hold {len(together)} rows between them: every one "
+         f"of the {len(X)} rows belongs to exactly one part (none lost, none in two).")
+    for X_part, y_part, name in zip(Xs, ys, names):
         need(torch.allclose(y_part, 0.7 * X_part + 0.3), f"{case}, the labels in y_{name} no longer belong to the "
              f"inputs in X_{name} (the pairs broke): index X and y with the same indices.")
 
 
-def _check_ordered(ordered_split: object) -> str:
-    """Sizes, every row once, order kept, pairs kept, on three data sets."""
-    need(callable(ordered_split), "`ordered_split` should be a function ordered_split(X, y, train_fraction).")
-    for n, fraction in [(50, 0.8), (10, 0.75), (7, 0.5)]:
+def _check_three_way(three_way_split: object) -> str:
+    """Sizes, every row once, pairs kept, seeded and reproducible, the rows of helpers.train_val_test_split."""
+    need(callable(three_way_split), "`three_way_split` should be a function three_way_split(X, y, train_fraction, "
+                                    "val_fraction, seed).")
+    for n, train_fraction, val_fraction, seed in [(50, 0.6, 0.2, 42), (9, 0.7, 0.2, 3), (10, 0.5, 0.3, 0)]:
         X, y = _line(n)
-        case = f"For {n} rows and train_fraction={fraction}"
-        parts = _four(call(ordered_split, X, y, fraction, case=case), case)
-        _check_parts(parts, X, fraction, case)
-        need(torch.equal(torch.cat([parts[0], parts[2]]), X), f"{case}, the rows are not in their original "
-             "order: an ordered split slices the first rows for training and keeps the rest for testing.")
-    return "the right sizes, every row once, pairs kept and the order kept: the test rows lie beyond the training rows."
+        case = f"For {n} rows, train_fraction={train_fraction}, val_fraction={val_fraction}, seed={seed}"
+        rng = torch.get_rng_state()
+        parts = _parts(call(three_way_split, X, y, train_fraction, val_fraction, seed, case=case), 6, case)
+        need(torch.equal(rng, torch.get_rng_state()), "your function changed torch's global random numbers: give "
+             "torch.randperm a torch.Generator seeded with `seed`.")
+        sizes = [int(train_fraction * n), int(val_fraction * n)]
+        sizes.append(n - sum(sizes))
+        for part, size, name in zip(parts[0::2], sizes, ["train", "val", "test"]):
+            need(len(part) == size, f"{case}, X_{name} has {len(part)} rows, expected {size} (train: int(train_fraction"
+                                    " * N), validation: int(val_fraction * N), test: the rest).")
+        _rows_once_pairs_kept(parts, X, ["train", "val", "test"], case)
+        need(not torch.equal(torch.cat(parts[0::2]), X), f"{case}, the rows came out in their original order: "
+             "shuffle them first.")
+        again = _parts(call(three_way_split, X, y, train_fraction, val_fraction, seed, case="Called a second time"), 6,
+                       case)
+        need(all(torch.equal(a, b) for a, b in zip(parts, again)), f"{case}, two calls gave different splits: "
+             "seed a torch.Generator with `seed`.")
+        want = helpers.train_val_test_split(X, y, train_fraction, val_fraction, shuffle=True, seed=seed)
+        if not all(torch.equal(a, b) for a, b in zip(parts, want)):
+            raise Incorrect(f"{case}, the rows differ from helpers.train_val_test_split(X, y, {train_fraction}, "
+                            f"{val_fraction}, shuffle=True, seed={seed}): take one permutation of len(X) from a "
+                            "generator seeded with `seed`; training gets its first positions, validation the ones "
+                            "right after, test the rest.")
+    return "three sets of the right sizes, every row in one of them, pairs kept, and the rows helpers picks."
 
 
 q1 = _ex.problem(
-    _check_ordered, names=("ordered_split",), title="An ordered split",
-    task="Write `ordered_split(X, y, train_fraction)`: return `X_train, y_train, X_test, y_test`, the first "
-         "`int(train_fraction * len(X))` rows for training and the rest for testing, in their original order. "
-         "The check calls it on data of several sizes (try 0.5 on the course's line afterwards, Try it 1): the "
-         "sizes, no row lost or repeated, the order, and every label next to its input.",
-    starter='def ordered_split(X, y, train_fraction):\n'
-            '    """Return X_train, y_train, X_test, y_test: the first train_fraction of the rows, then the rest."""\n'
-            '    n_train = ____\n'
+    _check_three_way, names=("three_way_split",), title="A shuffled three-way split, by hand",
+    task="The notebook wrote a shuffled *two*-way split by hand and left the three-way one to `helpers`. Write "
+         "`three_way_split(X, y, train_fraction, val_fraction, seed)`: shuffle the rows with one permutation "
+         "(`torch.randperm` with a generator seeded by `seed`), then give `int(train_fraction * len(X))` rows to "
+         "training, the next `int(val_fraction * len(X))` to validation and the rest to test. Return `X_train, "
+         "y_train, X_val, y_val, X_test, y_test`. The check calls it for several sizes and seeds and compares with "
+         "`helpers.train_val_test_split(..., shuffle=True, seed=seed)`.",
+    starter='def three_way_split(X, y, train_fraction, val_fraction, seed):\n'
+            '    """Shuffle the rows with one seeded permutation, then cut training, validation and test (the rest)."""\n'
+            '    n_train, n_val = int(train_fraction * len(X)), int(val_fraction * len(X))\n'
+            '    idx = ____\n'
+            '    train_idx, val_idx, test_idx = ____, ____, ____\n'
             '    return ____',
-    hint="n_train = int(train_fraction * len(X)); X[:n_train] is everything before row n_train and X[n_train:] "
-         "everything from it on, so together they hold every row exactly once. Slice y the same way.",
-    solution='def ordered_split(X, y, train_fraction):\n'
-             '    """Return X_train, y_train, X_test, y_test: the first train_fraction of the rows, then the rest."""\n'
-             '    n_train = int(train_fraction * len(X))\n'
-             '    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]',
+    hint="One permutation, cut into three consecutive pieces: the first n_train positions, then the n_val after "
+         "them (a slice needs its start *and* its end there), then whatever remains. Index X and y with the same "
+         "piece each time.",
+    solution='def three_way_split(X, y, train_fraction, val_fraction, seed):\n'
+             '    """Shuffle the rows with one seeded permutation, then cut training, validation and test (the rest)."""\n'
+             '    n_train, n_val = int(train_fraction * len(X)), int(val_fraction * len(X))\n'
+             '    idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))\n'
+             '    train_idx, val_idx, test_idx = idx[:n_train], idx[n_train:n_train + n_val], idx[n_train + n_val:]\n'
+             '    return X[train_idx], y[train_idx], X[val_idx], y[val_idx], X[test_idx], y[test_idx]',
 )
 
+# three features with ranges [0, 1], [10, 20] and [-5, 5]; test rows chosen so that each plausible slip counts
+# differently: one range over all features, "all features outside", features counted, bounds counted as outside,
+# the lower bound forgotten
+_TRAIN3 = torch.tensor([[0.0, 10.0, -5.0], [1.0, 20.0, 5.0], [0.5, 15.0, 0.0], [0.2, 12.0, 2.0]])
+_TEST3 = torch.tensor([[0.5, 15.0, 0.0], [1.5, 15.0, 0.0], [0.5, 9.0, 0.0], [0.5, 15.0, 6.0], [1.5, 25.0, 6.0],
+                       [1.0, 20.0, -5.0], [5.0, 12.0, 3.0], [-1.0, 30.0, 0.0]])
 
-def _check_shuffled(shuffled_split: object) -> str:
-    """One seeded permutation: pairs kept, reproducible, the rows of helpers.train_test_split."""
-    need(callable(shuffled_split), "`shuffled_split` should be a function shuffled_split(X, y, train_fraction, seed).")
-    for n, fraction, seed in [(50, 0.8, 42), (20, 0.5, 0)]:
-        X, y = _line(n)
-        case = f"For {n} rows, train_fraction={fraction} and seed={seed}"
-        rng = torch.get_rng_state()
-        parts = _four(call(shuffled_split, X, y, fraction, seed, case=case), case)
-        need(torch.equal(rng, torch.get_rng_state()), "your function changed torch's global random numbers: "
-             "pass a torch.Generator seeded with `seed` to torch.randperm(..., generator=...).")
-        _check_parts(parts, X, fraction, case)
-        need(not torch.equal(torch.cat([parts[0], parts[2]]), X), f"{case}, the rows came out in their original "
-             "order: shuffle them with torch.randperm first.")
-        again = _four(call(shuffled_split, X, y, fraction, seed, case="Called a second time"), case)
-        need(all(torch.equal(a, b) for a, b in zip(parts, again)), f"{case}, two calls gave different splits: "
-             "seed a torch.Generator with `seed`.")
-        want = helpers.train_test_split(X, y, fraction, shuffle=True, seed=seed)
-        need(all(torch.equal(a, b) for a, b in zip(parts, want)), f"{case}, the rows differ from "
-             f"helpers.train_test_split(X, y, {fraction}, shuffle=True, seed={seed}): use "
-             "idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed)).")
-    return "one seeded permutation for X and y: pairs kept, reproducible, the same rows as helpers.train_test_split."
+
+def _slips(X_train: torch.Tensor, X_test: torch.Tensor) -> dict[str, int]:
+    """What plausible wrong answers would count, each with the message that explains it."""
+    low, high = X_train.min(0).values, X_train.max(0).values
+    below, above = X_test < low, X_test > high
+    return {
+        "each feature has its own range: take the smallest and largest training value per column (over the "
+        "rows), not one over the whole table.": int(((X_test < X_train.min()) | (X_test > X_train.max())).any(1).sum()),
+        "a row is outside when *any* one of its features is outside its range, not only when all are.":
+            int((below | above).all(1).sum()),
+        "you counted the features that lie outside, not the rows: a row counts once, however many of its "
+        "features are outside.": int((below | above).sum()),
+        "a test value equal to the smallest or largest training value lies inside the range.":
+            int(((X_test <= low) | (X_test >= high)).any(1).sum()),
+        "a value below the smallest training value is outside too, not only one above the largest.":
+            int(above.any(1).sum()),
+    }
+
+
+def _check_count_outside(count_outside: object) -> str:
+    """The right count on one-feature data (ordered and shuffled) and on a three-feature table."""
+    need(callable(count_outside), "`count_outside` should be a function count_outside(X_train, X_test).")
+    X, y = _line(50)
+    shuffled = helpers.train_test_split(X, y, 0.8, shuffle=True, seed=42)
+    cases = [("the notebook's ordered 40 / 10 split", X[:40], X[40:]),
+             ("the notebook's shuffled 40 / 10 split (seed 42)", shuffled[0], shuffled[2]),
+             ("a table of 3 features", _TRAIN3, _TEST3), ("3 features, every test row inside", _TRAIN3, _TRAIN3[2:])]
+    for what, X_train, X_test in cases:
+        case = f"For {what}"
+        got = number("count_outside(X_train, X_test)", call(count_outside, X_train, X_test, case=case))
+        want = int(((X_test < X_train.min(0).values) | (X_test > X_train.max(0).values)).any(1).sum())
+        if got == want:
+            continue
+        for message, slip in _slips(X_train, X_test).items():
+            if got == slip:
+                raise Incorrect(f"{case}, you counted {got:g} rows; expected {want}: {message}")
+        raise Incorrect(f"{case}, you counted {got:g} test rows outside the training range; expected {want}.")
+    return ("the right count with one feature and with three: each feature has its own range, and a row is "
+            "outside as soon as one of its features is.")
 
 
 q2 = _ex.problem(
-    _check_shuffled, names=("shuffled_split",), title="A shuffled split that keeps the pairs",
-    task="Write `shuffled_split(X, y, train_fraction, seed)`: like `ordered_split`, but the rows are shuffled "
-         "first, by **one** permutation from `torch.randperm` with a generator seeded by `seed`. The check calls "
-         "it: sizes, every row once, every label still with its own input, the same split for the same seed, "
-         "torch's global random numbers untouched, and the same rows as `helpers.train_test_split`.",
-    starter='def shuffled_split(X, y, train_fraction, seed):\n'
-            '    """Like ordered_split, after shuffling the rows with one seeded permutation."""\n'
-            '    generator = ____\n'
-            '    idx = ____\n'
-            '    n_train = int(train_fraction * len(X))\n'
-            '    train_idx, test_idx = idx[:n_train], idx[n_train:]\n'
+    _check_count_outside, names=("count_outside",), title="Outside the training range, with several features",
+    transfer=True,
+    task="With one feature, the notebook compared the smallest and largest x of each set. Real data has many "
+         "features. Write `count_outside(X_train, X_test)` for tensors of shape `[N, F]` (F features): a test row "
+         "is *outside* when at least one of its features is below that feature's smallest training value or above "
+         "its largest. Return how many test rows are outside, as a number. The check tries the notebook's two "
+         "splits and a table of three features.",
+    starter='def count_outside(X_train, X_test):\n'
+            '    """How many test rows have at least one feature outside that feature\'s training range."""\n'
+            '    low = ____      # the smallest training value of each feature\n'
+            '    high = ____     # the largest training value of each feature\n'
+            '    outside = ____  # one True/False per test row\n'
             '    return ____',
-    hint="generator = torch.Generator().manual_seed(seed) and idx = torch.randperm(len(X), generator=generator). "
-         "Index both X and y with train_idx (and both with test_idx): one permutation keeps each pair together.",
-    solution='def shuffled_split(X, y, train_fraction, seed):\n'
-             '    """Like ordered_split, after shuffling the rows with one seeded permutation."""\n'
-             '    generator = torch.Generator().manual_seed(seed)\n'
-             '    idx = torch.randperm(len(X), generator=generator)\n'
-             '    n_train = int(train_fraction * len(X))\n'
-             '    train_idx, test_idx = idx[:n_train], idx[n_train:]\n'
-             '    return X[train_idx], y[train_idx], X[test_idx], y[test_idx]',
+    hint="Reduce over the rows (dimension 0) to get one low and one high per feature; comparing the whole "
+         "X_test with them lines each column up with its own bounds (broadcasting). Then reduce over the features "
+         "of each row: is any of them outside? Finally count the rows.",
+    solution='def count_outside(X_train, X_test):\n'
+             '    """How many test rows have at least one feature outside that feature\'s training range."""\n'
+             '    low = X_train.min(dim=0).values\n'
+             '    high = X_train.max(dim=0).values\n'
+             '    outside = ((X_test < low) | (X_test > high)).any(dim=1)\n'
+             '    return int(outside.sum())',
 )
 
 
-def _find(sets: list, X: torch.Tensor, y: torch.Tensor, name: str) -> object:
-    """The scatter collection whose points are (X, y), or Incorrect naming the data."""
-    points = torch.cat([X, y], dim=1).double()
-    for s in sets:
-        offsets = torch.as_tensor(s.get_offsets(), dtype=torch.float64)
-        if offsets.shape == points.shape and torch.allclose(offsets, points):
-            return s
-    raise Incorrect(f"no set of points matches the {name} data: draw it with ax.scatter(X_{name}, y_{name}, ...).")
+def _bowl(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n distinct x in a shuffled order, labels on a curve that falls and rises (sorting by y is not sorting by x)."""
+    X = torch.arange(n, dtype=torch.float32).unsqueeze(1) / n
+    X = X[torch.randperm(n, generator=torch.Generator().manual_seed(seed))]
+    return X, (X - 0.5) ** 2 + 0.3
 
 
-def _check_plot(plot_split: object) -> str:
-    """Two scatter sets matching the data, different markers, a legend, labelled axes."""
-    from matplotlib.collections import PathCollection
-    from matplotlib.figure import Figure  # a figure outside pyplot: the check draws nothing in the notebook
-
-    need(callable(plot_split), "`plot_split` should be a function plot_split(ax, X_train, y_train, X_test, y_test).")
-    X_train, y_train, X_test, y_test = helpers.train_test_split(*helpers.make_line_data(), 0.8)
-    ax = Figure(figsize=(6, 4)).subplots()
-    call(plot_split, ax, X_train, y_train, X_test, y_test, case="Drawing the 40 / 10 split")
-    sets = [c for c in ax.collections if isinstance(c, PathCollection)]
-    need(len(sets) == 2, f"the axes hold {len(sets)} set(s) of points, expected 2: training and test, one "
-                         "ax.scatter each (and draw into the `ax` you are given).")
-    train, test = _find(sets, X_train, y_train, "train"), _find(sets, X_test, y_test, "test")
-    same = train.get_paths()[0].vertices.shape == test.get_paths()[0].vertices.shape and (
-        (train.get_paths()[0].vertices == test.get_paths()[0].vertices).all())
-    need(not same, "both sets use the same marker: colour must never be the only difference, so give the test "
-                   "data another marker, e.g. marker='^'.")
-    need(ax.get_legend() is not None and len(ax.get_legend().get_texts()) == 2,
-         "no legend with the two sets: give each ax.scatter a label=... and call ax.legend().")
-    need(ax.get_xlabel() and ax.get_ylabel(), "label the axes: ax.set(xlabel='X', ylabel='y').")
-    return (f"two sets of points ({len(X_train)} training, {len(X_test)} test) with their own markers, a legend "
-            "and labelled axes.")
+def _check_forecast(forecast_split: object) -> str:
+    """Rows in any order: sorted by x, smallest for training, largest for testing, pairs kept."""
+    need(callable(forecast_split), "`forecast_split` should be a function forecast_split(X, y, train_fraction).")
+    X_line, y_line = _line(50)
+    for what, (X, y), fraction in [("the notebook's line, rows already in order", (X_line, y_line), 0.8),
+                                   ("20 rows in a shuffled order", _bowl(20, 0), 0.75),
+                                   ("7 rows in a shuffled order", _bowl(7, 1), 0.5)]:
+        case = f"For {what}, train_fraction={fraction}"
+        X_copy = X.clone()
+        X_train, y_train, X_test, y_test = _parts(call(forecast_split, X, y, fraction, case=case), 4, case)
+        need(torch.equal(X, X_copy), f"{case}, your function changed the X it was given: sort a copy (indexing "
+                                     "with an order makes one).")
+        for part, name in [(X_train, "X_train"), (X_test, "X_test")]:
+            need(part.ndim == 2, f"{case}, {name} has shape {shape(part)}: indexing with an [N, 1] tensor of "
+                                 "positions adds a dimension. Sort by the first column, a flat [N].")
+        n_train = int(fraction * len(X))
+        need(len(X_train) == n_train, f"{case}, X_train has {len(X_train)} rows, expected {n_train} = "
+                                      f"int({fraction} * {len(X)}).")
+        together = torch.cat([X_train, X_test]).flatten().sort().values
+        need(torch.equal(together, X.flatten().sort().values) and len(y_train) + len(y_test) == len(X),
+             f"{case}, the parts do not hold every row exactly once.")
+        for X_part, y_part, name in [(X_train, y_train, "train"), (X_test, y_test, "test")]:
+            need(torch.allclose(y_part, (X_part - 0.5) ** 2 + 0.3) or torch.allclose(y_part, 0.7 * X_part + 0.3),
+                 f"{case}, the labels in y_{name} no longer belong to the inputs in X_{name}: sort X and y with "
+                 "the same order of rows.")
+        need(X_train.min() < X_test.max(), f"{case}, training got the largest x and test the smallest: a forecast "
+                                           "learns from the past (small x) and is tested on the future.")
+        need(X_train.max() < X_test.min(), f"{case}, some test x lie inside the training range ({X_train.min():.2f} "
+             f"to {X_train.max():.2f}): the rows must be put in order of x before the cut"
+             + (", and sorting by y is not sorting by x." if torch.equal(X_train, X[y[:, 0].argsort()][:n_train])
+                else "."))
+        need(all(torch.equal(p, p.sort(0).values) for p in (X_train, X_test)), f"{case}, the rows of each part "
+             "should be in increasing order of x.")
+    return "any order in, a forecasting split out: the smallest x to train on, the largest to test, pairs kept."
 
 
 q3 = _ex.problem(
-    _check_plot, names=("plot_split",), title="A picture of a split",
-    task="Write `plot_split(ax, X_train, y_train, X_test, y_test)`: draw into the axes `ax` the training data "
-         "(blue circles) and the test data (green triangles), each with a label, a legend, and labelled axes. "
-         "Do not call `plt.show()` inside: the check draws into axes of its own and looks at what you drew.",
-    starter='def plot_split(ax, X_train, y_train, X_test, y_test):\n'
-            '    """Draw training data (blue circles) and test data (green triangles) into ax."""\n'
-            '    ax.scatter(X_train, y_train, c=TRAIN, marker="o", s=14, label="Training data")\n'
-            '    ax.scatter(____)\n'
-            '    ax.set(xlabel=____, ylabel=____)\n'
-            '    ____',
-    hint="The test data: ax.scatter(X_test, y_test, c=TEST, marker=\"^\", s=30, label=\"Test data\"). A legend "
-         "lists every labelled set: ax.legend().",
-    solution='def plot_split(ax, X_train, y_train, X_test, y_test):\n'
-             '    """Draw training data (blue circles) and test data (green triangles) into ax."""\n'
-             '    ax.scatter(X_train, y_train, c=TRAIN, marker="o", s=14, label="Training data")\n'
-             '    ax.scatter(X_test, y_test, c=TEST, marker="^", s=30, label="Test data")\n'
-             '    ax.set(xlabel="X", ylabel="y")\n'
-             '    ax.legend()',
+    _check_forecast, names=("forecast_split",), title="A forecasting split of rows in any order", transfer=True,
+    task="The notebook's ordered split tested extrapolation only because its rows were already sorted by x. Rows "
+         "from a real source (a database, a web form) arrive in any order. Write `forecast_split(X, y, "
+         "train_fraction)` for one-feature data: put the rows in increasing order of x, then the first "
+         "`int(train_fraction * len(X))` rows (the smallest x) for training and the rest (the largest) for testing. "
+         "Return `X_train, y_train, X_test, y_test`. The check uses the notebook's sorted line and shuffled rows "
+         "of a curve.",
+    starter='def forecast_split(X, y, train_fraction):\n'
+            '    """Sort the rows by x, then the smallest x for training and the largest for testing."""\n'
+            '    order = ____\n'
+            '    X, y = ____\n'
+            '    n_train = int(train_fraction * len(X))\n'
+            '    return ____',
+    hint="You need the *positions* that would sort the x values (not the sorted values themselves), taken from "
+         "the one feature column as a flat tensor; then index X and y with those same positions, and cut.",
+    solution='def forecast_split(X, y, train_fraction):\n'
+             '    """Sort the rows by x, then the smallest x for training and the largest for testing."""\n'
+             '    order = X[:, 0].argsort()\n'
+             '    X, y = X[order], y[order]\n'
+             '    n_train = int(train_fraction * len(X))\n'
+             '    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]',
 )

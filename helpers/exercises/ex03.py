@@ -1,4 +1,5 @@
-"""Exercises for notebook 03 (build a model): a model class, parameters set in place, gradients of a sum."""
+"""Exercises for notebook 03 (build a model): a model with three parameters (transfer), the state_dict of a
+network never shown (transfer), and one function that sets the line of either course model in place."""
 
 from __future__ import annotations
 
@@ -13,135 +14,207 @@ from ._util import call, close, need, number, shape
 _ex = Exercises("ex03")
 bind = _ex.bind
 
+_X = torch.tensor([[-1.0], [0.0], [0.5], [1.0], [2.0], [3.0]])  # six inputs, negative ones too
 
-def _check_model_class(LineModel: object) -> str:
-    """Two registered parameters, the seed-42 start, and forward = weights * x + bias."""
-    need(isinstance(LineModel, type) and issubclass(LineModel, nn.Module),
-         "`LineModel` should be a class that subclasses nn.Module.")
-    torch.manual_seed(42)
-    model = call(LineModel, case="Creating LineModel()")
-    names = [name for name, _ in model.named_parameters()]
-    need(names, "`LineModel()` has no parameters: wrap each random start in nn.Parameter(...) so that the module "
-                "registers it (a plain tensor is invisible to parameters() and to the optimizer).")
-    need(sorted(names) == ["bias", "weights"], f"expected two parameters named weights and bias, found {names}.")
-    for name, p in model.named_parameters():
-        need(p.shape == (1,), f"`{name}` has shape {shape(p)}: one number each, torch.randn(1).")
-        need(p.requires_grad, f"`{name}` does not require gradients: training could not change it.")
-    torch.manual_seed(42)
-    reference = helpers.LinearRegressionModel()
-    need(close(model.weights, reference.weights) and close(model.bias, reference.bias),
-         f"from seed 42 your model starts at weights {model.weights.item():.4f}, bias {model.bias.item():.4f}; "
-         "the notebook's starts at 0.3367 and 0.1288: draw weights first, then bias, each with torch.randn(1).")
-    X = torch.arange(0, 1, 0.2).unsqueeze(1)
-    y_pred = call(model, X, case="Calling model(X) on X of shape [5, 1]")
+
+def _quad_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The registered parameters a, b, c, each one learnable number, or Incorrect."""
+    params = dict(model.named_parameters())
+    need(params, "`QuadModel()` has no parameters: wrap each random start in nn.Parameter(...) and assign it to "
+                 "self in __init__, so the module registers it (a plain tensor is invisible to parameters()).")
+    need(sorted(params) == ["a", "b", "c"], f"expected three parameters named a, b and c, found {sorted(params)}.")
+    for name, p in params.items():
+        need(p.shape == (1,), f"`{name}` has shape {shape(p)}: one number each, like the notebook's weights.")
+        need(p.requires_grad, f"`{name}` does not require gradients: training could never change it.")
+    return params
+
+
+def _check_quad_model(QuadModel: object) -> str:
+    """Three registered parameters, a random start, a x^2 + b x + c, and a graph back to every parameter."""
+    need(isinstance(QuadModel, type) and issubclass(QuadModel, nn.Module),
+         "`QuadModel` should be a class that subclasses nn.Module.")
+    torch.manual_seed(0)
+    model = call(QuadModel, case="Creating QuadModel()")
+    params = _quad_parameters(model)
+    torch.manual_seed(1)
+    other = call(QuadModel, case="Creating a second QuadModel()")
+    need(not all(torch.equal(p, q) for p, q in zip(model.parameters(), other.parameters())),
+         "two QuadModels made after different seeds start at the same numbers: draw each start with torch.randn(1).")
+    with torch.no_grad():
+        for name, value in zip("abc", (2.0, -1.0, 0.5)):
+            params[name].fill_(value)
+    y_pred = call(model, _X, case="Calling model(x) on x of shape [6, 1]")
     need(isinstance(y_pred, torch.Tensor), f"forward returned {type(y_pred).__name__}: return a tensor.")
-    need(y_pred.shape == X.shape, f"model(X) for X of shape [5, 1] has shape {shape(y_pred)}, expected [5, 1].")
-    need(not close(y_pred, model.weights * X), "model(X) is weights * x: the bias is missing from forward.")
-    need(close(y_pred, model.weights * X + model.bias), "model(X) should be weights * x + bias.")
-    return "two registered parameters, the notebook's start from seed 42, and forward computes weights * x + bias."
+    need(y_pred.shape == _X.shape, f"model(x) for x of shape [6, 1] has shape {shape(y_pred)}, expected [6, 1].")
+    want = 2 * _X**2 - _X + 0.5
+    need(not close(y_pred, want - 0.5), "with a=2, b=-1, c=0.5 your model gives a x^2 + b x: the + c is missing.")
+    need(not close(y_pred, 2 * (2 * _X) - _X + 0.5), "your model multiplies a by x * 2: x squared is x ** 2.")
+    need(not close(y_pred, 2 * _X - _X**2 + 0.5), "a and b are swapped: a multiplies x squared, b multiplies x.")
+    need(close(y_pred, want), f"with a=2, b=-1, c=0.5 and x = {_X.flatten().tolist()}, expected {want.flatten().tolist()}"
+                              f", got {[round(v, 4) for v in y_pred.flatten().tolist()]}.")
+    need(close(call(model, _X, case="Calling model(x) a second time"), y_pred),
+         "a second call gave other numbers: the parameters belong in __init__, made once, not in forward.")
+    need(y_pred.grad_fn is not None, "model(x) carries no graph back to the parameters: something in forward "
+         "(.item(), .detach(), torch.tensor(...), torch.no_grad()) cut it, so training could never change them.")
+    grads = torch.autograd.grad(y_pred.sum(), [params[n] for n in "abc"], allow_unused=True)
+    for name, grad, want_grad in zip("abc", grads, ((_X**2).sum(), _X.sum(), float(len(_X)))):
+        need(grad is not None, f"`{name}` gets no gradient from model(x): forward used it as a plain number "
+                               "(.item() or float()), which cuts the graph.")
+        need(close(grad, torch.tensor([want_grad])), f"the gradient reaching `{name}` is {grad.item():.4f}, expected "
+                                                     f"{float(want_grad):.4f}: use the parameter itself in forward.")
+    return "three registered parameters from a random start, a x^2 + b x + c, and a graph back to all three."
 
 
 q1 = _ex.problem(
-    _check_model_class, names=("LineModel",), title="Your own model class",
-    task="Write the class `LineModel` again, from memory as far as you can: an `nn.Module` with two learnable "
-         "parameters, `weights` and `bias`, each starting from `torch.randn(1)`, and a `forward` that returns "
-         "`weights * x + bias`. The check builds one from seed 42, inspects its parameters and calls it.",
-    starter='class LineModel(nn.Module):\n'
-            '    """y = weights * x + bias, with two learnable parameters."""\n'
+    _check_quad_model, names=("QuadModel",), title="A model with three parameters", transfer=True,
+    task="Notebook 02's curved data bends like a parabola. Write `QuadModel`, an `nn.Module` with three learnable "
+         "parameters `a`, `b` and `c`, each starting from `torch.randn(1)`, whose `forward` returns "
+         "`a * x**2 + b * x + c`. The check builds two models, sets their parameters, calls them on six inputs, "
+         "and follows the result's graph back to each parameter (what training will need).",
+    starter='class QuadModel(nn.Module):\n'
+            '    """y = a * x**2 + b * x + c, with three learnable parameters."""\n'
             '\n'
             '    def __init__(self):\n'
-            '        super().__init__()\n'
-            '        self.weights = ____\n'
-            '        self.bias = ____\n'
+            '        ____\n'
             '\n'
             '    def forward(self, x):\n'
             '        return ____',
-    hint="self.weights = nn.Parameter(torch.randn(1), requires_grad=True) registers a learnable tensor with the "
-         "module; do the same for the bias, in that order.",
-    solution='class LineModel(nn.Module):\n'
-             '    """y = weights * x + bias, with two learnable parameters."""\n'
+    hint="Three building blocks, as in the notebook: the base class set up first, each learnable number wrapped so "
+         "the module registers it, and forward written with tensor operations only (a parameter turned into a "
+         "Python number leaves the graph).",
+    solution='class QuadModel(nn.Module):\n'
+             '    """y = a * x**2 + b * x + c, with three learnable parameters."""\n'
              '\n'
              '    def __init__(self):\n'
              '        super().__init__()\n'
-             '        self.weights = nn.Parameter(torch.randn(1), requires_grad=True)\n'
-             '        self.bias = nn.Parameter(torch.randn(1), requires_grad=True)\n'
+             '        self.a = nn.Parameter(torch.randn(1))\n'
+             '        self.b = nn.Parameter(torch.randn(1))\n'
+             '        self.c = nn.Parameter(torch.randn(1))\n'
              '\n'
              '    def forward(self, x):\n'
-             '        return self.weights * x + self.bias',
+             '        return self.a * x**2 + self.b * x + self.c',
 )
 
 
-def _check_set_to_truth(set_to_truth: object) -> str:
-    """The same parameter objects set in place to 0.7 and 0.3, still requiring gradients."""
-    need(callable(set_to_truth), "`set_to_truth` should be a function set_to_truth(model).")
-    torch.manual_seed(42)
-    model = helpers.LinearRegressionModel()
-    weights, bias = model.weights, model.bias
-    try:
-        set_to_truth(model)
-    except RuntimeError as err:
-        if "leaf Variable" in str(err):
-            raise Incorrect("PyTorch refused to change a parameter in place: autograd tracks it. Do it inside "
-                            "`with torch.no_grad():`.") from None
-        raise
-    need(model.weights is weights and model.bias is bias, "you replaced the parameters with new objects: an optimizer "
-         "made earlier still holds the old ones. Change them in place (fill_) inside torch.no_grad().")
-    need(close(model.weights, torch.tensor([0.7])) and close(model.bias, torch.tensor([0.3])),
-         f"after your function the model has weights {model.weights.item():.4f}, bias {model.bias.item():.4f}; "
-         "expected 0.7 and 0.3.")
-    need(model.weights.requires_grad and model.bias.requires_grad,
-         "the parameters no longer require gradients: training could not move them any more.")
-    X = torch.arange(0, 1, 0.02).unsqueeze(1)
-    with torch.inference_mode():
-        need(close(model(X), 0.7 * X + 0.3), "the model's predictions are not on the line 0.7 x + 0.3.")
-    return "the same parameter objects, now 0.7 and 0.3: the model is the line, and the red crosses sit on the data."
+class _TwoLayer(nn.Module):
+    """The network of q2, built here to compute the answer (the learner sees its code in the task)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(3, 4)
+        self.out = nn.Linear(4, 1)
+
+
+def _check_state_dict(shapes: object, n_params: object) -> str:
+    """The state_dict's keys and shapes, and the number of learnable numbers, of a two-layer network."""
+    truth = {k: list(v.shape) for k, v in _TwoLayer().state_dict().items()}
+    need(isinstance(shapes, dict), f"`shapes` should be a dict from state_dict key to shape, got "
+                                   f"{type(shapes).__name__}.")
+    keys = sorted(map(str, shapes))
+    need(not {"weight", "bias"} & set(keys), "a key is the layer's attribute name, a dot, then the parameter's name "
+                                             "(as `linear_layer.weight` in the notebook).")
+    need(keys == sorted(truth), f"your keys are {keys}; the state_dict has {len(truth)}: one weight and one bias "
+                                "for each of the two layers.")
+    for key, want in truth.items():
+        got = shapes[key]
+        need(isinstance(got, (list, tuple)), f"`shapes[{key!r}]` should be a shape written as a list, like [4, 3].")
+        got = list(got)
+        need(not (key.endswith("weight") and got == want[::-1]), f"`{key}` is {got}: nn.Linear stores its weight as "
+             "[out_features, in_features], one row per output.")
+        need(not (key.endswith("bias") and len(got) == 2), f"`{key}` is {got}: a bias is flat, one number per output.")
+        need(got == want, f"`{key}` is {got}: look at the layer's in_features and out_features again.")
+    count, weights_only = sum(v.numel() for v in _TwoLayer().parameters()), sum(
+        v.numel() for k, v in _TwoLayer().named_parameters() if k.endswith("weight"))
+    n = number("n_params", n_params)
+    need(n != weights_only, f"n_params = {n:g} counts the weights only: every bias number is learned too.")
+    need(n != len(truth), f"n_params = {n:g} counts tensors; count the numbers inside them.")
+    need(n == count, f"n_params = {n:g}: add up the numbers in every shape above.")
+    return (f"{len(truth)} tensors named layer.parameter, weights [out, in], biases [out]: {count} numbers for "
+            "training to learn.")
 
 
 q2 = _ex.problem(
-    _check_set_to_truth, names=("set_to_truth",), title="Set the parameters by hand",
-    task="Write `set_to_truth(model)` for a `LinearRegressionModel` (Try it 2): change its parameters **in "
-         "place** to weight 0.7 and bias 0.3. The check calls it on a fresh model and checks the values, that "
-         "the parameter objects are the same ones (an optimizer holds them), and that they still require "
-         "gradients.",
-    starter='def set_to_truth(model):\n'
-            '    """Set a LinearRegressionModel\'s parameters to weight 0.7 and bias 0.3, in place."""\n'
-            '    with ____:\n'
-            '        model.weights.fill_(____)\n'
-            '        model.bias.fill_(____)',
-    hint="fill_ changes a tensor in place. On a parameter that requires gradients, autograd refuses in-place "
-         "changes unless they happen inside `with torch.no_grad():`.",
-    solution='def set_to_truth(model):\n'
-             '    """Set a LinearRegressionModel\'s parameters to weight 0.7 and bias 0.3, in place."""\n'
-             '    with torch.no_grad():\n'
-             '        model.weights.fill_(0.7)\n'
-             '        model.bias.fill_(0.3)',
+    _check_state_dict, names=("shapes", "n_params"), title="Read a network you have not seen", transfer=True,
+    task="Without running it first, write down what `TwoLayer().state_dict()` holds for the network below (it "
+         "is in the starting code): `shapes`, a dict from each key to its shape as a list, and `n_params`, how "
+         "many learnable numbers the network has in all. Then check, and confirm by printing the state_dict.",
+    starter='class TwoLayer(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.hidden = nn.Linear(3, 4)\n'
+            '        self.out = nn.Linear(4, 1)\n'
+            '\n'
+            'shapes = ____    # {"key": [shape], ...}, one entry for each tensor in the state_dict\n'
+            'n_params = ____  # learnable numbers in all',
+    hint="Each nn.Linear holds a weight and a bias; the keys join the attribute name and the parameter name with "
+         "a dot. The notebook's nn.Linear(1, 1) had a weight of shape [1, 1]: one row per output, one column per "
+         "input. A bias has one number per output.",
+    solution='class TwoLayer(nn.Module):\n'
+             '    def __init__(self):\n'
+             '        super().__init__()\n'
+             '        self.hidden = nn.Linear(3, 4)\n'
+             '        self.out = nn.Linear(4, 1)\n'
+             '\n'
+             'shapes = {"hidden.weight": [4, 3], "hidden.bias": [4], "out.weight": [1, 4], "out.bias": [1]}\n'
+             'n_params = 4 * 3 + 4 + 1 * 4 + 1  # 21',
 )
 
 
-def _check_sum_gradients(grad_w: object, grad_b: object) -> str:
-    """4.2 and 5: the gradients of the sum of 5 predictions."""
-    w, b = number("grad_w", grad_w), number("grad_b", grad_b)
-    if close(w, 5.0, 1e-3) and close(b, 4.2, 1e-3):
-        raise Incorrect("your two numbers are swapped: the weight's gradient sums the x values, the bias's counts "
-                        "the points.")
-    need(not close(w, 0.84, 1e-3), "0.84 is the mean of the x values: backward() on a sum adds one x for each "
-                                   "of the 5 points.")
-    need(close(w, 4.2, 1e-3), f"grad_w = {w} is not what backward() puts in model.weights.grad: the derivative of "
-                              "sum(weights * x + bias) with respect to weights is the sum of the x values.")
-    need(not close(b, 1.0, 1e-3), "1 would be the bias's gradient for one point: each of the 5 points adds 1.")
-    need(close(b, 5.0, 1e-3), f"grad_b = {b} is not what backward() puts in model.bias.grad: each point's "
-                              "prediction grows by 1 when the bias does.")
-    return "the sum of the 5 x values (4.2) for the weight, and 5 for the bias: what training will follow."
+def _check_set_line(set_line: object) -> str:
+    """Both course models: the same parameter objects, set in place, shapes kept, still learnable."""
+    need(callable(set_line), "`set_line` should be a function set_line(model, weight, bias).")
+    for make in (helpers.LinearRegressionModel, helpers.LinearRegressionModelV2):
+        for weight, bias in [(0.7, 0.3), (-1.5, 2.0)]:
+            case = f"For a {make.__name__} and set_line(model, {weight}, {bias})"
+            model = make()
+            before = [(p, p.shape) for p in model.parameters()]
+            start = [p.item() for p in model.parameters()]
+            try:
+                call(set_line, model, weight, bias, case=case)
+            except Incorrect as err:
+                if "leaf Variable" in str(err):
+                    raise Incorrect(f"{case}, PyTorch refused to change a parameter in place: autograd records "
+                                    "every operation on it. Do it inside `with torch.no_grad():`.") from None
+                raise
+            need(torch.is_grad_enabled(), f"{case}, gradients stayed switched off after your function: use "
+                                          "`with torch.no_grad():`, which switches them back on at its end.")
+            after = list(model.parameters())
+            need(len(after) == 2 and all(p is q for (p, _), q in zip(before, after)), f"{case}, the model now has "
+                 "other parameter objects: an optimizer made earlier still holds the old ones. Change them in place.")
+            for p, old_shape in before:
+                need(p.shape == old_shape, f"{case}, a parameter changed shape from {list(old_shape)} to {shape(p)}: "
+                                           "fill the tensor you have, keep its shape.")
+                need(p.requires_grad, f"{case}, a parameter no longer requires gradients: training could not move it.")
+            w, b = (p.item() for p in after)
+            need([w, b] != start, f"{case}, the parameters did not change: was the in-place change made on a copy "
+                                  "of them (clone, detach().numpy(), a new tensor)?")
+            need(not (close(w, bias) and close(b, weight)), f"{case}, the weight became {w:g} and the bias {b:g}: "
+                                                            "swapped. A model lists its weight first, then its bias.")
+            need(close(w, weight) and close(b, bias), f"{case}, the model's weight is {w:.4f} and bias {b:.4f}, "
+                                                      f"expected {weight} and {bias}.")
+            with torch.no_grad():
+                need(close(model(_X), weight * _X + bias), f"{case}, the model's predictions are not on the line "
+                                                           f"{weight} x + {bias}.")
+    return "one function for both models: the same parameter objects, changed in place, still learnable."
 
 
 q3 = _ex.problem(
-    _check_sum_gradients, names=("grad_w", "grad_b"), title="Gradients of a sum, by hand",
-    task="Work out, without running it first, what `y_plain.sum().backward()` puts into `model.weights.grad` "
-         "and `model.bias.grad` (Try it 3): the 5 validation inputs are 0.80, 0.82, 0.84, 0.86 and 0.88. "
-         "Write the two numbers, check, then confirm them by running the backward pass.",
-    starter='grad_w = ____  # model.weights.grad after y_plain.sum().backward(), as a number\n'
-            'grad_b = ____  # model.bias.grad',
-    hint="The sum is sum(weights * x_i + bias) over the 5 points. Its derivative with respect to weights is the "
-         "sum of the x_i; with respect to bias, 1 for every point.",
-    solution='grad_w = 0.80 + 0.82 + 0.84 + 0.86 + 0.88  # 4.2\ngrad_b = 5.0',
+    _check_set_line, names=("set_line",), title="Set the line of either model",
+    task="Write `set_line(model, weight, bias)` that sets the line of **either** course model, the hand-written "
+         "`LinearRegressionModel` (parameters `weights`, `bias`) or the `nn.Linear` one, `LinearRegressionModelV2` "
+         "(`linear_layer.weight`, `linear_layer.bias`), to the given weight and bias, **in place**. The check "
+         "calls it on both kinds with several values, and checks the parameter objects stay the same ones (an "
+         "optimizer holds them), keep their shapes and still require gradients.",
+    starter='def set_line(model, weight, bias):\n'
+            '    """Set a one-feature line model\'s weight and bias in place, whatever its parameters are called."""\n'
+            '    ____',
+    hint="Both models list their parameters in the same order, weight first, then bias, whatever their names: "
+         "get them without naming them. Change each one in place, inside the block that stops autograd from "
+         "recording.",
+    solution='def set_line(model, weight, bias):\n'
+             '    """Set a one-feature line model\'s weight and bias in place, whatever its parameters are called."""\n'
+             '    w, b = model.parameters()\n'
+             '    with torch.no_grad():\n'
+             '        w.fill_(weight)\n'
+             '        b.fill_(bias)',
 )
