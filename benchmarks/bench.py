@@ -244,7 +244,7 @@ def import_cost(smoke: bool) -> dict:
 # 6. Notebooks 10-12: the doctor, the bottleneck fixes, the engine --------------------------------
 
 
-LATER = {"diagnose": "bench_debug", "bottlenecks": "bench_profiling", "ignite": "bench_ignite"}
+LATER = {"diagnose": "bench_debug", "bottlenecks": "bench_profiling", "ignite": "bench_ignite", "digits": "bench_digits"}
 
 
 def later_notebooks(smoke: bool) -> dict:
@@ -268,6 +268,15 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
         out.append((f"ignite Engine / hand loop: {case}", "informational", f"{v['ratio']:.2f}× "
                     f"({v['engine_extra_us_per_iteration']:+.0f} µs per iteration; parameters differ by "
                     f"{v['largest_parameter_difference']})", "-"))
+    if "digits" in r:  # notebook 09's CNN over seeds, beside the SVC's figure on the same test images
+        d, svc = r["digits"], f"SVC {r['digits']['svc_accuracy']:.1%}"
+        g, f = d["to_goal"], d["fixed_epochs"]
+        out.append((f"Digits CNN test accuracy, notebook 09's recipe (to the goal), {len(d['seeds'])} seeds",
+                    f"mean ≥ {svc} (same split)", f"mean {g['mean']:.1%} ± {g['stdev']:.1%} ({g['min']:.1%} to "
+                    f"{g['max']:.1%}; stopped after {min(g['epochs'])}-{max(g['epochs'])} epochs)",
+                    verdict(d["mean_reaches_svc"])))
+        out.append((f"Digits CNN test accuracy, {f['epochs_each']} epochs and no goal, same seeds", "informational",
+                    f"mean {f['mean']:.1%} ± {f['stdev']:.1%} ({f['min']:.1%} to {f['max']:.1%})", "-"))
     return out
 
 
