@@ -7,22 +7,38 @@ import helpers
 from _exercises import ExerciseModule
 
 X_TRAIN, Y_TRAIN, *_ = helpers.train_val_test_split(*helpers.make_line_data(), 0.8, 0.1)
+A = "A = torch.cat([X, torch.ones(len(X), 1)], dim=1).double()"
+MOVE = "    X, y = X.to(device), y.to(device)\n"
+MODEL = "model = helpers.LinearRegressionModelV2().to(device)"
+NOTHING_MOVED = '''def train_line(X, y, lr, epochs, device):
+    helpers.set_seed(42)
+    model = helpers.LinearRegressionModelV2()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for epoch in range(epochs):
+        helpers.train_step(model, X, y, nn.MSELoss(), optimizer)
+    return model
+'''
 
 
 class TestEx07(ExerciseModule):
     module = "ex07"
-    min_wrong = 2  # raised to 4 as issue 21 reworks these exercises
-    names = {"X_train": X_TRAIN, "y_train": Y_TRAIN}  # what the notebook defines before its exercises, besides torch, nn and helpers
+    names = {"X_train": X_TRAIN, "y_train": Y_TRAIN}  # what the notebook defines before its exercises
     # (problem, an (old, new) edit of its solution or a whole answer, a fragment of the expected message)
     wrong = [
         ("q1", ("H = 2 * A.T @ A / len(A)", "H = A.T @ A / len(A)"), "twice the right one"),
         ("q1", ("curvatures[-1]", "curvatures[0]"), "smallest curvature"),
+        ("q1", ("H = 2 * A.T @ A / len(A)", "H = 2 * A.T @ A"), "times off"),
+        ("q1", (A, "A = X.double()"), "column of ones"),
+        ("q1", (A, "A = torch.cat([X, torch.ones_like(X)], dim=1).double()"), "columns of ones"),
         ("q2", ("nn.MSELoss()", "nn.L1Loss()"), "from the closed form"),
-        ("q2", ("X, y = X.to(device), y.to(device)", "X, y = X_train.to(device), y_train.to(device)"),
-         "notebook's line"),
+        ("q2", (MOVE, "    X, y = X_train.to(device), y_train.to(device)\n"), "notebook's line"),
         ("q2", ("    for epoch in range(epochs):\n", "    for epoch in range(1):\n"), "where 1 epoch does"),
         ("q2", ("torch.optim.SGD(model.parameters(), lr=lr)", "torch.optim.Adam(model.parameters(), lr=lr)"),
          "not Adam"),
         ("q2", ("lr=lr)", "lr=lr, momentum=0.9)"), "no momentum"),
         ("q2", ("    helpers.set_seed(42)\n", ""), "seed 42 first"),
+        ("q2", (MOVE, ""), "the data is not"),
+        ("q2", (MOVE, "    X.to(device), y.to(device)\n"), "keep the result"),
+        ("q2", (MODEL, "model = helpers.LinearRegressionModelV2()"), "move it with model.to(device)"),
+        ("q2", NOTHING_MOVED, "stayed on the cpu"),
     ]

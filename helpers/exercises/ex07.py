@@ -1,8 +1,10 @@
-"""Exercises for notebook 07 (putting it together): the learning-rate limit, and a device-agnostic training run."""
+"""Exercises for notebook 07 (putting it together): the learning-rate limit for any inputs, a device-agnostic run."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -16,58 +18,130 @@ _ex = Exercises("ex07")
 bind = _ex.bind
 
 
-def _limit(X: torch.Tensor) -> tuple[float, float]:
-    """The reference: 2 / the largest and 2 / the smallest eigenvalue of the MSE Hessian (2/N) A^T A."""
-    A = torch.cat([X, torch.ones_like(X)], dim=1).double()
-    curvatures = torch.linalg.eigvalsh(2 * A.T @ A / len(A))
-    return 2 / curvatures[1].item(), 2 / curvatures[0].item()
+def _design(X: torch.Tensor, ones: torch.Tensor | None = None) -> torch.Tensor:
+    """The matrix A: the inputs' columns and a column of ones (or the given `ones`), in double precision."""
+    ones = torch.ones(len(X), 1, dtype=X.dtype) if ones is None else ones
+    return torch.cat([X, ones], dim=1).double()
+
+
+def _largest(H: torch.Tensor) -> float:
+    """The largest eigenvalue of a symmetric matrix."""
+    return torch.linalg.eigvalsh(H)[-1].item()
 
 
 def _check_lr_limit(lr_limit: object) -> str:
-    """2 / the largest eigenvalue of the MSE Hessian, on three sets of inputs."""
+    """2 / the largest eigenvalue of the MSE Hessian, for inputs with one and with two features."""
     need(callable(lr_limit), "`lr_limit` should be a function lr_limit(X).")
     X_line = helpers.make_line_data()[0]
+    g = torch.Generator().manual_seed(0)
     cases = [("the 40 training inputs of the course", X_line[:40]),
              ("inputs from 0 to 2", torch.arange(0, 2, 0.1).unsqueeze(1)),
-             ("12 random inputs", torch.rand(12, 1, generator=torch.Generator().manual_seed(0)) * 3 - 1)]
+             ("30 inputs with 2 features", torch.rand(30, 2, generator=g) * torch.tensor([1.0, 3.0])),
+             ("12 inputs with 3 features", torch.rand(12, 3, generator=g) * 2 - 1)]
     for name, X in cases:
         got = number(f"lr_limit(X) for {name}", call(lr_limit, X, case=f"For {name}"))
-        want, flat = _limit(X)
+        A, n = _design(X), len(X)
+        H = 2 * A.T @ A / n
+        want = 2 / _largest(H)
+        if close(got, want, 1e-3):
+            continue
         if close(got, 2 * want, 1e-3):
             raise Incorrect(f"for {name} your limit is {got:.4f}, twice the right one: the Hessian of the mean "
                             "squared error is 2/N AᵀA (the 2 comes from differentiating the square).")
-        if close(got, flat, 1e-3):
+        if close(got, want * n, 1e-3) or close(got, want / n, 1e-3):
+            raise Incorrect(f"for {name} your limit is {got:.4f}, {n} times off: the loss is a *mean* over the "
+                            f"{n} points, so the Hessian is 2/N AᵀA.")
+        if close(got, 2 / torch.linalg.eigvalsh(H)[0].item(), 1e-3):
             raise Incorrect(f"for {name} you divided by the smallest curvature: the steep direction, the largest "
                             "eigenvalue, is the one that blows up first.")
-        need(close(got, want, 1e-3), f"for {name} your limit is {got:.4f}, expected {want:.4f} = 2 / the largest "
-                                     "eigenvalue of H = 2/N AᵀA, with A the columns x and 1.")
-    return f"2 / λ_max for every data set: {_limit(X_line[:40])[0]:.4f} for the course's training inputs."
+        if close(got, 2 / _largest(2 * X.double().T @ X.double() / n), 1e-3):
+            raise Incorrect(f"for {name} you left out the column of ones: the bias is a parameter too, and its "
+                            "column in A is all ones.")
+        if X.shape[1] > 1 and close(got, 2 / _largest(2 * _design(X, torch.ones_like(X)).T @ _design(X, torch.ones_like(X)) / n), 1e-3):
+            raise Incorrect(f"for {name} A got {X.shape[1]} columns of ones: ones_like(X) has as many columns as "
+                            f"X. A linear model has one bias, so A needs exactly one column of ones, torch.ones(N, 1).")
+        raise Incorrect(f"for {name} your limit is {got:.4f}, expected {want:.4f} = 2 / the largest eigenvalue of "
+                        "H = 2/N AᵀA, with A the input columns and one column of ones.")
+    return f"2 / λ_max for one feature or several: {2 / _largest(2 * _design(X_line[:40]).T @ _design(X_line[:40]) / 40):.4f} for the course's training inputs."
 
 
 q1 = _ex.problem(
-    _check_lr_limit, names=("lr_limit",), title="The learning-rate limit, for any data",
-    task="Write `lr_limit(X)`: the largest learning rate plain SGD on MSE can use to fit a line to inputs `X` "
-         "(shape `[N, 1]`), 2 divided by the largest curvature of the loss, as section 4 computed it. The check "
-         "calls it on the course's inputs and on two other sets.",
+    _check_lr_limit, names=("lr_limit",), title="The learning-rate limit, for any number of features", transfer=True,
+    task="The optional aside computed the largest learning rate plain SGD on MSE can use for the course's line. "
+         "Write `lr_limit(X)` for a linear model on inputs `X` of shape `[N, k]`, with **any number of features** "
+         "`k` (a model `nn.Linear(k, 1)`: one weight per feature and one bias): 2 divided by the largest curvature "
+         "of the MSE loss. The check calls it on inputs with 1, 2 and 3 features.",
     starter='def lr_limit(X):\n'
-            '    """The largest learning rate plain SGD on MSE can use for a line fitted to inputs X [N, 1]."""\n'
-            '    A = ____                         # [N, 2]: a column of x and a column of ones\n'
+            '    """The largest learning rate plain SGD on MSE can use for a linear model on inputs X [N, k]."""\n'
+            '    A = ____                         # [N, k + 1]: one column per feature and one column of ones\n'
             '    H = ____                         # the Hessian of the MSE loss\n'
             '    curvatures = torch.linalg.eigvalsh(H)  # smallest first\n'
             '    return ____',
-    hint="A = torch.cat([X, torch.ones_like(X)], dim=1); H = 2 * A.T @ A / len(A); the limit is "
-         "2 / curvatures[-1].item(), the largest eigenvalue.",
+    hint="The aside's recipe carries over, with one change: A needs a column for every weight and one for the bias. "
+         "Check the shape of A on an input with 2 features before you trust it.",
     solution='def lr_limit(X):\n'
-             '    """The largest learning rate plain SGD on MSE can use for a line fitted to inputs X [N, 1]."""\n'
-             '    A = torch.cat([X, torch.ones_like(X)], dim=1).double()\n'
+             '    """The largest learning rate plain SGD on MSE can use for a linear model on inputs X [N, k]."""\n'
+             '    A = torch.cat([X, torch.ones(len(X), 1)], dim=1).double()\n'
              '    H = 2 * A.T @ A / len(A)\n'
              '    curvatures = torch.linalg.eigvalsh(H)  # smallest first\n'
              '    return 2 / curvatures[-1].item()',
 )
 
 
+META = torch.device("meta")  # tensors with a shape and a device but no data: shows where things live, on any machine
+
+
+@contextlib.contextmanager
+def _watched_steps(seen: list) -> Iterator[None]:
+    """Replace helpers.train_step by one that records where the model and the data are, and runs on `meta` too."""
+    real = helpers.train_step
+
+    def train_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: object, optimizer: object) -> float:
+        """helpers.train_step, recording the devices; on the meta device (no numbers) it returns 0.0."""
+        devices = {p.device for p in model.parameters()}
+        seen.append(1)
+        if META in devices or X.device == META:
+            need(devices == {META}, "the data is on the device, but the model is not: move it with "
+                                    "model.to(device) (a model moves in place).")
+            need(X.device == META and y.device == META, "the model is on the device, but the data is not: "
+                 "X, y = X.to(device), y.to(device). A tensor's .to() returns a copy, so keep the result.")
+            from ..training import _train_step
+
+            _train_step(model, X, y, loss_fn, optimizer)  # the step, without .item(): meta tensors hold no numbers
+            return 0.0
+        return real(model, X, y, loss_fn, optimizer)
+
+    helpers.train_step = train_step
+    try:
+        yield
+    finally:
+        helpers.train_step = real
+
+
+def _check_devices(train_line: object, X: torch.Tensor, y: torch.Tensor) -> None:
+    """Train for 2 epochs on the meta device: the model and the data must both be there (a loop of one's own,
+    without .item(), runs there too)."""
+    seen: list = []
+    with _watched_steps(seen):
+        try:
+            model = train_line(X, y, 0.5, 2, META)
+        except Incorrect:
+            raise
+        except Exception as err:  # noqa: BLE001 - the learner's error becomes a verdict
+            if "meta" in str(err) and "item" in str(err):
+                raise Incorrect("on the meta device (which has no numbers) your code called .item(): use "
+                                "helpers.train_step for each epoch, as the starting code does.") from None
+            if "expected device meta" in str(err) or "device meta" in str(err):
+                raise Incorrect("the model and the data ended up on different devices: move both, model.to(device) "
+                                "and X, y = X.to(device), y.to(device).") from None
+            raise
+    need(isinstance(model, nn.Module), f"train_line returned {type(model).__name__}: return the trained model.")
+    need(any(p.device == META for p in model.parameters()), "asked for the `meta` device, your model and data "
+         "stayed on the cpu: move both to the device argument, model.to(device) and X.to(device).")
+
+
 def _check_train_line(train_line: object) -> str:
-    """A seed-42 LinearRegressionModelV2 trained on the data it is given reaches its closed form."""
+    """A seed-42 LinearRegressionModelV2 trained on the data it is given, on the device it is given."""
     need(callable(train_line), "`train_line` should be a function train_line(X, y, lr, epochs, device).")
     X = torch.arange(0, 1, 0.025).unsqueeze(1)
     y = 2.0 * X - 1.0  # not the notebook's line: a model that learns 0.7 and 0.3 used the wrong data
@@ -76,8 +150,6 @@ def _check_train_line(train_line: object) -> str:
     params = list(model.parameters())
     need(len(params) == 2 and all(p.numel() == 1 for p in params), "return a LinearRegressionModelV2: one "
          "weight and one bias.")
-    need(all(p.device == torch.device("cpu") for p in params), "the model is not on the device it was given: "
-         "model = helpers.LinearRegressionModelV2().to(device).")
     w, b = (p.item() for p in params)
     need(math.isfinite(w) and math.isfinite(b), "the run blew up to NaN or inf: check the loss and the learning rate.")
     need(not (abs(w - 0.7) < 0.05 and abs(b - 0.3) < 0.05), "your model learned the notebook's line (0.7, 0.3), "
@@ -95,7 +167,9 @@ def _check_train_line(train_line: object) -> str:
          "after 3 epochs your model is not where a seed-42 LinearRegressionModelV2 trained with MSE and plain "
          "SGD (no momentum, not Adam) at the given lr is: seed 42 first, then build the model; use the lr and "
          "epochs arguments.")
-    return f"weight {w:.4f}, bias {b:.4f}: the closed form (2, -1) within 1e-3, and step for step the reference run."
+    _check_devices(train_line, X, y)
+    return (f"weight {w:.4f}, bias {b:.4f}: the closed form (2, -1) within 1e-3, step for step the reference run, and "
+            "the model and the data on the device it was given (checked on `meta`, which every machine has).")
 
 
 def _reference(X: torch.Tensor, y: torch.Tensor, lr: float, epochs: int) -> nn.Module:
@@ -111,9 +185,10 @@ def _reference(X: torch.Tensor, y: torch.Tensor, lr: float, epochs: int) -> nn.M
 q2 = _ex.problem(
     _check_train_line, names=("train_line",), title="The whole training run, as one function",
     task="Write `train_line(X, y, lr, epochs, device)`: a `LinearRegressionModelV2` from seed 42 on `device`, "
-         "trained on `(X, y)` (moved to `device`) with MSE and plain SGD for `epochs` full-batch epochs; return "
-         "the model. The check trains it on *another* line, y = 2 x - 1, and compares the result with that "
-         "line's closed form.",
+         "trained on `(X, y)` (moved to `device`) with MSE and plain SGD for `epochs` full-batch epochs, one "
+         "`helpers.train_step` per epoch; return the model. The check trains it on *another* line, y = 2 x - 1, "
+         "compares the result with that line's closed form, and runs it once on the `meta` device (tensors "
+         "without numbers, which every machine has) to see that the model and the data both went to `device`.",
     starter='def train_line(X, y, lr, epochs, device):\n'
             '    """A seed-42 LinearRegressionModelV2 trained on (X, y) with MSE + SGD on device; return it."""\n'
             '    helpers.set_seed(42)\n'
@@ -123,8 +198,8 @@ q2 = _ex.problem(
             '    for epoch in range(epochs):\n'
             '        helpers.train_step(model, X, y, ____, optimizer)\n'
             '    return model',
-    hint="model = helpers.LinearRegressionModelV2().to(device); X, y = X.to(device), y.to(device); "
-         "optimizer = torch.optim.SGD(model.parameters(), lr=lr); the loss is nn.MSELoss().",
+    hint="Everything a computation touches must sit on one device: the model's parameters and both tensors. A "
+         "model moves in place; a tensor's move returns a copy that you must keep. The recipe is section 4's.",
     solution='def train_line(X, y, lr, epochs, device):\n'
              '    """A seed-42 LinearRegressionModelV2 trained on (X, y) with MSE + SGD on device; return it."""\n'
              '    helpers.set_seed(42)\n'
