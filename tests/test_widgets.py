@@ -168,7 +168,7 @@ def test_explorers_never_code_by_colour_alone():
     (ax,) = split.figure.axes
     assert len(_marker_shapes(ax)) == 2  # train and test points have different markers
     training = W.training_explorer()
-    curves, fit, _ = training.figure.axes
+    curves, fit = training.figure.axes[:2]  # then the landscape and its colour bar
     train_line, val_line = curves.get_lines()[:2]
     assert train_line.get_linestyle() != val_line.get_linestyle() and train_line.get_marker() != val_line.get_marker()
     assert len(_marker_shapes(fit)) == 3  # training, validation, predictions

@@ -60,27 +60,36 @@ def training_explorer(
                 f"{best[0]:.4f}, bias {best[1]:.4f}); validation loss {run.history.val_loss[-1]:.4f}"}
 
     def draw(r: dict) -> Any:
+        from matplotlib.ticker import FuncFormatter
+
         run = r["run"]
-        fig, (curves, fit, land) = _figure(3, width=3.9, height=3.3)
+        fig, (curves, fit, land) = _figure(3, width=4.1, height=3.5)
+        fig.subplots_adjust(left=0.075, right=0.9, wspace=0.42)  # room for the log-scale labels and the colour bar
         every = max(1, len(run.history.epochs) // 10)
         for values, color, ls, mark, label in ((run.history.train_loss, TRAIN, "-", MARK["train"], "training"),
                                                (run.history.val_loss, VAL, "--", MARK["validation"], "validation")):
             curves.plot(run.history.epochs, [max(v, 1e-8) for v in values], c=color, ls=ls, marker=mark,
                         markevery=every, ms=4, label=label)
-        curves.set(yscale="log", xlabel="epoch", ylabel=f"{r['loss']} loss", title="loss curves")
+        curves.set(yscale="log", xlabel="epoch", ylabel=f"{r['loss']} loss (log scale)",
+                   title="loss curves: still falling at the end?")
         curves.legend()
         (Xtr, ytr), (Xva, yva) = train_data, val_data
         fit.scatter(_np(Xtr), _np(ytr), c=TRAIN, marker=MARK["train"], s=8, label="training")
         fit.scatter(_np(Xva), _np(yva), c=VAL, marker=MARK["validation"], s=18, label="validation")
         with torch.inference_mode():
             fit.scatter(_np(Xva), _np(run.model(Xva)), c=PRED, marker=MARK["predictions"], s=24, label="predictions")
-        fit.set(xlabel="X", ylabel="y", title="final fit")
+        fit.set(xlabel="X", ylabel="y", title="final fit: crosses on the squares?")
         fit.legend(loc="upper left", fontsize=8)
         if run.path:
-            _landscape(land, explore.loss_grid(Xtr, ytr, ws, bs, r["loss"]).clamp_min(1e-6), ws, bs, best)
+            contours = _landscape(land, explore.loss_grid(Xtr, ytr, ws, bs, r["loss"]).clamp_min(1e-6), ws, bs, best)
+            bar = fig.colorbar(contours, ax=land, fraction=0.06, pad=0.02,
+                               format=FuncFormatter(lambda v, _: f"{10 ** v:.2g}"))  # the contours hold log10
+            bar.set_label(f"{r['loss']} loss on the training data")
             pw, pb = zip(*run.path)
-            land.plot(pw, pb, c=PRED, lw=1.5)
-            land.set(xlim=(-1, 2), ylim=(-1, 1.5))
+            land.plot(pw, pb, c=PRED, lw=1.5, label="(w, b) while training")
+            land.plot(pw[0], pb[0], marker="o", ms=6, c=PRED, mec="white", ls="none", label="start")
+            land.set(xlim=(-1, 2), ylim=(-1, 1.5), title="the path: does it reach the star?")
+            land.legend(loc="lower left", fontsize=8)
         else:
             land.set_axis_off()
             land.text(0.5, 0.5, "the path is drawn for\ntwo-parameter models", ha="center", transform=land.transAxes)
