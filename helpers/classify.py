@@ -15,7 +15,20 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ._checks import check_int, check_number, check_pair, check_tensor
+from ._checks import (
+    check_batch,
+    check_bool,
+    check_input_dtype,
+    check_int,
+    check_loader,
+    check_module,
+    check_number,
+    check_optimizer_holds,
+    check_pair,
+    check_rows,
+    check_tensor,
+)
+from .training import _check_data, _check_model_parts, _first_train_step, _param_dtype
 
 __all__ = [
     "DigitMLP", "DigitCNN", "accuracy", "confusion_matrix", "count_parameters", "predict_logits",
@@ -62,43 +75,79 @@ class DigitCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+def _check_labels(name: str, y: object) -> torch.Tensor:
+    """Return `y` if it is a 1-D tensor of integer class labels, else raise naming `name` with the fix."""
+    y = check_tensor(name, y)
+    if y.dim() != 1:
+        fix = f": use {name}.squeeze(1)" if y.dim() == 2 and y.shape[1] == 1 else ""
+        raise ValueError(f"{name} must be class labels of shape [N], got {list(y.shape)}{fix}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class labels, got {y.dtype}: use {name}.long()")
+    return y
+
+
 def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
     """Return the fraction of correct predictions; `y_hat` is logits [N, C] (argmax taken) or labels [N]."""
     y_hat, y = check_pair("y_hat", y_hat, "y", y)
+    if y_hat.dim() not in (1, 2) or (y_hat.dim() == 2 and y_hat.shape[1] < 2):
+        raise ValueError(
+            f"y_hat must be logits [N, C] with C >= 2 classes, or class labels [N], got shape {list(y_hat.shape)}"
+            + (": with one score per sample, argmax is always 0; use (y_hat.squeeze(1) > 0).long() as labels"
+               if y_hat.dim() == 2 else "")
+        )
+    if y_hat.dim() == 1:
+        _check_labels("y_hat", y_hat)
+    y = _check_labels("y", y)
+    if len(y) == 0:
+        raise ValueError("y_hat and y are empty: the accuracy of no predictions is undefined")
+    if y_hat.device != y.device:
+        raise ValueError(f"y_hat is on {y_hat.device} but y is on {y.device}: move both to one device")
     if y_hat.dim() == 2:
+        if y_hat.is_floating_point() and torch.isnan(y_hat).any():
+            raise ValueError("y_hat holds NaN scores: the model's output is broken (did training diverge?)")
+        _check_range("y", y, y_hat.shape[1])
         y_hat = y_hat.argmax(dim=1)
-    if y_hat.shape != y.shape:
-        raise ValueError(f"y_hat must be logits [N, C] or labels shaped like y {list(y.shape)}, "
-                         f"got {list(y_hat.shape)}")
     return (y_hat == y).float().mean().item()
+
+
+def _check_range(name: str, y: torch.Tensor, num_classes: int) -> None:
+    """Raise ValueError when a label is below 0 or at least `num_classes`."""
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= num_classes:
+        raise ValueError(
+            f"{name} holds the label {low if low < 0 else high}, but there are {num_classes} classes "
+            f"(labels 0 to {num_classes - 1})"
+        )
 
 
 def confusion_matrix(y_pred: torch.Tensor, y: torch.Tensor, num_classes: int | None = None) -> torch.Tensor:
     """Return counts [C, C]: row = true class, column = predicted class."""
     y_pred, y = check_pair("y_pred", y_pred, "y", y)
-    if y_pred.dim() != 1 or y.dim() != 1 or y_pred.is_floating_point() or y.is_floating_point():
-        raise ValueError("y_pred and y must be 1-D integer class labels (take logits.argmax(dim=1) first)")
+    if y_pred.dim() == 2 and y_pred.is_floating_point():
+        raise ValueError("y_pred must be 1-D integer class labels, got logits: take y_pred.argmax(dim=1) first")
+    y_pred, y = _check_labels("y_pred", y_pred), _check_labels("y", y)
+    if len(y) == 0:
+        raise ValueError("y_pred and y are empty: there is nothing to count")
     if num_classes is None:
         num_classes = int(max(y_pred.max(), y.max())) + 1
     check_int("num_classes", num_classes, minimum=1)
-    if min(y_pred.min(), y.min()) < 0 or max(y_pred.max(), y.max()) >= num_classes:
-        raise ValueError(f"labels must be between 0 and num_classes - 1 = {num_classes - 1}")
+    _check_range("y_pred", y_pred, num_classes)
+    _check_range("y", y, num_classes)
     flat = (y.cpu() * num_classes + y_pred.cpu()).long()
     return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Return the number of parameter values in `model` (only those with requires_grad, by default)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_module("model", model)
+    check_bool("trainable_only", trainable_only)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Return model(X) in eval mode under torch.inference_mode, computed in batches."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    X = check_tensor("X", X)
+    check_module("model", model)
+    X = check_input_dtype("X", check_rows("X", check_tensor("X", X)), _param_dtype(model))
     check_int("batch_size", batch_size, minimum=1)
     device = next(model.parameters(), torch.empty(0)).device
     model.eval()
@@ -131,29 +180,48 @@ def fit_to_goal(
     max_epochs: int,
 ) -> GoalHistory:
     """Train epoch by epoch until validation accuracy exceeds `goal`, or for `max_epochs` at most."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(train_loader, DataLoader):
-        raise TypeError(f"train_loader must be a DataLoader, got {type(train_loader).__name__}")
+    _check_model_parts(model, loss_fn, optimizer)
+    check_loader("train_loader", train_loader)
     if not isinstance(val_data, (tuple, list)) or len(val_data) != 2:
-        raise TypeError("val_data must be an (X_val, y_val) tuple of tensors")
-    X_val, y_val = check_pair("val_data[0]", val_data[0], "val_data[1]", val_data[1])
+        raise TypeError(f"val_data must be an (X_val, y_val) tuple of tensors, got {type(val_data).__name__}")
+    dtype = _param_dtype(model)
+    X_val, y_val = _check_data("val_data[0]", val_data[0], "val_data[1]", _check_labels("val_data[1]", val_data[1]), dtype)
     goal = check_number("goal", goal)
     if not 0 <= goal < 1:
         raise ValueError(f"goal must be an accuracy between 0 and 1 (exclusive of 1), got {goal}")
     max_epochs = check_int("max_epochs", max_epochs, minimum=1)
+    check_optimizer_holds(model, optimizer)
     history, start = GoalHistory(), time.perf_counter()
     while history.epochs < max_epochs and not history.reached_goal:
         model.train()
         total, count = 0.0, 0
-        for X, y in train_loader:
-            loss = loss_fn(model(X), y)  # 1. forward pass, 2. loss
-            optimizer.zero_grad()  # 3. zero the gradients
-            loss.backward()  # 4. backpropagation
-            optimizer.step()  # 5. update the parameters
+        for batch in train_loader:
+            if history.epochs == 0 and count == 0:  # the run's first batch: checked before any update
+                X, y = _first_batch(model, batch, dtype)
+                loss = _first_train_step(model, X, y, loss_fn, optimizer, "y in train_loader's batches")
+            else:
+                X, y = batch
+                loss = loss_fn(model(X), y)  # 1. forward pass, 2. loss
+                optimizer.zero_grad()  # 3. zero the gradients
+                loss.backward()  # 4. backpropagation
+                optimizer.step()  # 5. update the parameters
             total, count = total + loss.item() * len(X), count + len(X)
         history.train_loss.append(total / count)
-        history.val_accuracy.append(accuracy(predict_logits(model, X_val), y_val))
+        logits = predict_logits(model, X_val)
+        if history.epochs == 1 and logits.dim() == 2:  # the first evaluation: do the labels fit the model?
+            _check_range("val_data[1]", y_val, logits.shape[1])
+        history.val_accuracy.append(accuracy(logits, y_val))
         history.reached_goal = history.val_accuracy[-1] > goal
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _first_batch(model: nn.Module, batch: object, dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the checked (X, y) of a loader's first batch; fit_to_goal does not move data, so check the device."""
+    X, y = check_batch("train_loader", batch)
+    X, y = _check_data("X in train_loader's batches", X, "y in train_loader's batches", y, dtype)
+    device = next(model.parameters(), torch.empty(0)).device
+    if X.device != device:
+        raise ValueError(f"train_loader's batches are on {X.device} but the model is on {device}: "
+                         "fit_to_goal does not move data; move the model there, or make the loader's tensors there")
+    return X, y

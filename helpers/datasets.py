@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
-from ._checks import check_fraction, check_int, check_number, check_seed
+from ._checks import check_bool, check_device, check_fraction, check_int, check_loader, check_number, check_seed
 from .saving import _as_path, _atomic_save, _safe_load
-from .training import _check_model_parts, _epoch_loss, _test_loss
+from .training import _check_model_parts, _epoch_loss, _evaluator, _first, _param_dtype
 
 __all__ = [
     "DATASET_KEYS",
@@ -128,6 +128,11 @@ def _check_sized_dataset(name: str, dataset: object) -> Dataset:
         )
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise ValueError(f"{name} is empty: a DataLoader over it would yield no batches")
+    if isinstance(dataset, TensorDataset) and len(dataset.tensors) != 2:
+        raise ValueError(
+            f"{name} holds {len(dataset.tensors)} tensor(s) per sample; training needs (X, y) pairs: "
+            "TensorDataset(X, y)"
+        )
     return dataset
 
 
@@ -143,8 +148,7 @@ def make_loaders(
     for i, dataset in enumerate(eval_datasets):
         _check_sized_dataset(f"eval_datasets[{i}]", dataset)
     batch_size, seed = check_int("batch_size", batch_size, minimum=1), check_seed("seed", seed)
-    if not isinstance(drop_last, bool):
-        raise TypeError(f"drop_last must be True or False, got {drop_last!r}")
+    drop_last = check_bool("drop_last", drop_last)
     n_train = len(train_dataset)  # type: ignore[arg-type]
     if drop_last and n_train < batch_size:
         raise ValueError(
@@ -167,12 +171,10 @@ def evaluate_loss(
 ) -> float:
     """Mean loss over a loader in eval mode under inference_mode, each batch weighted by its size."""
     _check_model_parts(model, loss_fn)
-    if not isinstance(loader, DataLoader):
-        raise TypeError(
-            f"loader must be a torch.utils.data.DataLoader, got {type(loader).__name__} "
-            "(wrap a dataset with DataLoader(dataset, batch_size=...))"
-        )
-    device = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
+    check_loader("loader", loader)
+    device = next(model.parameters(), torch.empty(0)).device if device is None else check_device("device", device)
     model.to(device)
+    test = _evaluator(model, loss_fn)
+    first = _first("loader", True, _param_dtype(model), device, test)
     # _epoch_loss sums loss * batch size and divides by the number of samples: right for mean losses
-    return _epoch_loss(lambda X, y: _test_loss(model, X, y, loss_fn), loader, device).item()
+    return _epoch_loss(test, loader, device, first).item()

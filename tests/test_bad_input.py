@@ -68,7 +68,7 @@ CASES = [
     # saving / device
     ("save not a model", lambda: helpers.save_model({"w": 1}, "m.pt"), TypeError, "model must be a torch.nn.Module"),
     ("save path number", lambda: helpers.save_model(MODEL, 42), TypeError, "path must be a str or pathlib.Path"),
-    ("checkpoint negative epoch", lambda: helpers.save_checkpoint("c.pt", MODEL, OPT, -1), ValueError, "epoch must be an int of 0 or more"),
+    ("checkpoint negative epoch", lambda: helpers.save_checkpoint("c.pt", MODEL, OPT, -1), ValueError, "epoch must be at least 0"),
     ("checkpoint no optimizer", lambda: helpers.save_checkpoint("c.pt", MODEL, None, 1), TypeError, "optimizer must be"),
     ("load_checkpoint bad optimizer", lambda: helpers.load_checkpoint("c.pt", MODEL, "adam"), TypeError, "optimizer must be"),
     ("set_seed text", lambda: helpers.set_seed("42"), TypeError, "seed must be an int"),
