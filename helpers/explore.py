@@ -75,7 +75,7 @@ def loss_grid(
 def split_summary(
     X: torch.Tensor, y: torch.Tensor, train_fraction: float, shuffle: bool, seed: int | None
 ) -> dict:
-    """Split (X, y), fit the least-squares line on train, and say how far test lies outside train."""
+    """Split (X, y), fit the least-squares line on train, say how far test lies outside train, and its errors."""
     from .data import train_test_split
 
     X_train, y_train, X_test, y_test = train_test_split(X, y, train_fraction, shuffle, seed)
@@ -87,6 +87,8 @@ def split_summary(
         "X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test,
         "weight": weight, "bias": bias, "train_range": (low, high),
         "outside": outside, "test_mse": (y_pred - y_test).pow(2).mean().item(),
+        "train_mae": (weight * X_train + bias - y_train).abs().mean().item(),
+        "test_mae": (y_pred - y_test).abs().mean().item(),
     }
 
 

@@ -210,3 +210,57 @@ def test_fast_redraw_is_pixel_identical_to_a_full_render(build, values):
     fast = np.asarray(Image.open(io.BytesIO(bytes(explorer.image.value))).convert("RGBA"))
     full = np.asarray(Image.open(io.BytesIO(_png(explorer.figure))).convert("RGBA"))
     assert fast.shape == full.shape and (fast == full).all()
+
+
+def test_line_explorer_draws_the_best_line_through_the_dots_and_says_the_shapes_in_its_picture():
+    explorer = W.line_explorer()
+    explorer.set_values(noise_std=0.3, n_points=5, seed=0)
+    X, y = explorer.result["X"], explorer.result["y"]
+    assert explorer.result["fit"] == pytest.approx(helpers.least_squares_fit(X, y), abs=1e-6)
+    (ax,) = explorer.figure.axes
+    assert "[5, 1]" in ax.get_title() and f"{explorer.result['fit'][0]:.2f} X" in ax.get_title()
+    # the numbers notebook 01's answer to the explorer's "Try" quotes
+    fits = {}
+    for n, seed in [(50, 0), (5, 0), (5, 1), (5, 2)]:
+        explorer.set_values(n_points=n, seed=seed)
+        fits[n, seed] = tuple(round(v, 2) for v in explorer.result["fit"])
+    assert fits == {(50, 0): (0.88, 0.23), (5, 0): (0.04, 0.48), (5, 1): (0.42, 0.48), (5, 2): (0.75, 0.26)}
+
+
+def test_split_explorer_shows_notebook_02s_curve_and_its_errors_in_the_picture():
+    X, _ = helpers.make_line_data()
+    noise = 0.02 * torch.randn(X.shape, generator=torch.Generator().manual_seed(42))
+    explorer = W.split_explorer()
+    shown = torch.cat([explorer.result["y_train"], explorer.result["y_test"]])
+    assert torch.equal(shown, 0.3 + 1.2 * X - 0.6 * X**2 + noise)  # bends down, exactly notebook 02's data
+    w, b = helpers.least_squares_fit(X[:40], shown[:40])
+    assert explorer.result["test_mae"] == pytest.approx(helpers.mae(w * X[40:] + b, shown[40:]), abs=1e-6)
+    (ax,) = explorer.figure.axes
+    assert f"{explorer.result['test_mae']:.4f} test" in ax.get_title() and "10 of 10 test points outside" in ax.get_title()
+    # the numbers notebook 02's answer to the explorer's "Try" quotes
+    maes = {}
+    for fraction, shuffle, seed in [(0.9, False, 42), (0.7, False, 42), (0.5, False, 42), (0.8, True, 42),
+                                    (0.8, True, 0)]:
+        explorer.set_values(train_fraction=fraction, shuffle=shuffle, seed=seed)
+        maes[fraction, shuffle, seed] = round(explorer.result["test_mae"], 4)
+    assert maes == {(0.9, False, 42): 0.103, (0.7, False, 42): 0.1355, (0.5, False, 42): 0.1645,
+                    (0.8, True, 42): 0.059, (0.8, True, 0): 0.0576}
+
+
+def test_optimizer_explorer_without_steps_asks_only_for_what_notebook_03_teaches():
+    explorer = W.optimizer_explorer(steps=False)
+    assert list(explorer.controls) == ["weight", "bias"] and not hasattr(explorer, "take_step")
+    assert "MSE: 0.1049" in explorer.message.value and "L1" not in explorer.message.value
+    left, landscape, bar = explorer.figure.axes  # the map of the loss has a colour bar with a label
+    assert "MSE" in bar.get_ylabel() and left.get_title() == "your line's MSE: 0.1049"
+    # the numbers notebook 03's answer to the explorer's "Try" quotes
+    shown = {}
+    for w, b in [(0.7, 0.3), (0.75, 0.28), (0.6, 0.3), (1.0, 0.3), (1.0, 0.18)]:
+        explorer.set_values(weight=w, bias=b)
+        shown[w, b] = round(explorer.result["losses"]["MSE"], 4)
+    assert shown == {(0.7, 0.3): 0.0, (0.75, 0.28): 0.0001, (0.6, 0.3): 0.0021, (1.0, 0.3): 0.0185,
+                     (1.0, 0.18): 0.0048}
+    with pytest.raises(TypeError, match="steps must be True or False"):
+        W.optimizer_explorer(steps="no")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        W.optimizer_explorer(loss="Huber")

@@ -1,12 +1,15 @@
-"""1. The line explorer: weight, bias, noise and number of points -> the data and the true line."""
+"""1. The line explorer: weight, bias, noise and number of points -> the data, the true line, and the best
+straight line through the dots (what a model could learn from them at best)."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 
 from ..data import make_line_data
+from ..evaluation import least_squares_fit
 from ._base import (
     MARK,
+    PRED,
     TRAIN,
     TRUE,
     WIDE,
@@ -20,20 +23,23 @@ from ._base import (
 
 def _line_compute(weight: float, bias: float, noise_std: float, n_points: int, seed: int) -> dict:
     X, y = make_line_data(weight, bias, step=1.0 / n_points, noise_std=noise_std, seed=seed)
-    return {"X": X, "y": y, "weight": weight, "bias": bias,
+    fit = least_squares_fit(X, y)
+    return {"X": X, "y": y, "weight": weight, "bias": bias, "fit": fit, "noise_std": noise_std,
             "message": f"X has shape {list(X.shape)}, y has shape {list(y.shape)}: "
-            f"{len(X)} samples with 1 feature each."}
-
+            f"{len(X)} samples with 1 feature each. Best straight line through the dots: "
+            f"{fit[0]:.2f} X + {fit[1]:.2f}."}
 
 
 def _line_scene() -> tuple[_Blitted, dict]:
     """Axes, legend and labels drawn once; the dots, the true line and the title move."""
-    fig, (ax,) = _figure()
+    fig, (ax,) = _figure(width=6.4, height=4.2)
+    fig.subplots_adjust(top=0.86)  # a title of two lines
     dots = ax.scatter([], [], c=TRAIN, marker=MARK["train"], s=14, label="data (X, y)")
     (true_line,) = ax.plot([0, 1], [0, 0], c=TRUE, ls="--", label="true line")
+    (fit_line,) = ax.plot([0, 1], [0, 0], c=PRED, ls=":", lw=2, label="best straight line through the dots")
     ax.set(xlabel="X", ylabel="y", xlim=(-0.05, 1.05), ylim=(-2.3, 3.5), title=" ")
     legend = ax.legend(loc="upper left")
-    moving = {"dots": dots, "true_line": true_line, "title": ax.title}
+    moving = {"dots": dots, "true_line": true_line, "fit_line": fit_line, "title": ax.title}
     return _Blitted(fig, [*moving.values(), legend]), moving  # the legend is repainted to stay on top
 
 
@@ -53,8 +59,12 @@ def line_explorer(
     def draw(r: dict) -> _Blitted:
         moving["dots"].set_offsets(_points(r["X"], r["y"]))
         moving["true_line"].set_ydata([r["bias"], r["weight"] + r["bias"]])
-        moving["title"].set_text(f"y = {r['weight']:.2f} X + {r['bias']:.2f} + noise")
+        (w, b), n = r["fit"], len(r["X"])
+        moving["fit_line"].set_ydata([b, w + b])
+        moving["title"].set_text(f"true line {r['weight']:.2f} X + {r['bias']:.2f}, best fit {w:.2f} X + {b:.2f}\n"
+                                 f"{n} points, noise std {r['noise_std']:.2f}: X and y have shape [{n}, 1]")
         return blitted
 
     return Explorer("Line explorer", "Change the line and the noise; the dashed line is the truth the "
-                    "model will have to find from the dots alone.", controls, _line_compute, draw)
+                    "model will have to find from the dots alone, the dotted one the best it could find from "
+                    "them.", controls, _line_compute, draw)

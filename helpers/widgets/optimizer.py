@@ -1,4 +1,8 @@
-"""3. Be the optimizer: drag weight and bias over the loss landscape, take gradient steps."""
+"""3. Be the optimizer: drag weight and bias over the loss landscape, take gradient steps.
+
+Notebook 03 shows it with `steps=False`: only the weight and bias sliders and the MSE, the words that notebook
+teaches; notebook 04 explains the rest (the L1 loss, gradient steps, the learning rate), which the full
+explorer adds."""
 
 from __future__ import annotations
 
@@ -33,8 +37,16 @@ def optimizer_explorer(
     model: nn.Module | None = None,
     lr: float = 0.1,
     loss: str = "MSE",
+    steps: bool = True,
 ) -> Explorer:
-    """Drag weight and bias -> predictions, L1/MSE loss, your place on the landscape; a step button."""
+    """Drag weight and bias -> predictions, L1/MSE loss, your place on the landscape; a step button.
+
+    steps=False leaves only the weight and bias sliders: the loss stays `loss`, with no learning rate and no
+    gradient-step button (for a learner who has not met gradient descent yet)."""
+    if not isinstance(steps, bool):
+        raise TypeError(f"steps must be True or False, got {steps!r}")
+    if loss not in explore.LOSSES:
+        raise ValueError(f"loss must be one of {list(explore.LOSSES)}, got {loss!r}")
     if X is None and y is None:
         X, y, _, _ = train_test_split(*make_line_data())
     elif X is None or y is None:
@@ -51,20 +63,28 @@ def optimizer_explorer(
         if not stepping[0]:
             path[:] = [(weight, bias)]  # a hand-made move starts a new path
         losses = explore.losses_at(X, y, weight, bias)
+        shown = " &nbsp; ".join(f"{name}: {losses[name]:.4f}" for name in (explore.LOSSES if steps else [loss]))
         return {"weight": weight, "bias": bias, "losses": losses, "loss": loss, "path": list(path),
-                "message": f"L1 loss: {losses['L1']:.4f} &nbsp; MSE: {losses['MSE']:.4f} &nbsp; "
-                f"(least squares: weight {best[0]:.4f}, bias {best[1]:.4f})"}
+                "message": f"{shown} &nbsp; (the best line, the star: weight {best[0]:.4f}, bias {best[1]:.4f})"}
 
     xs = torch.tensor([X.min().item(), X.max().item()])
     scenes: dict[str, tuple[_Blitted, dict]] = {}  # one per loss: the landscape is the slow part to draw
 
     def scene(loss: str) -> tuple[_Blitted, dict]:
-        """Draw the still parts once (data, landscape, axes); return them and the moving artists."""
+        """Draw the still parts once (data, landscape with its colour bar, axes); return them and the moving artists."""
+        from matplotlib.ticker import FuncFormatter
+
         fig, (left, right) = _figure(2, width=4.6)
+        fig.subplots_adjust(right=0.9)  # room for the colour bar's labels
         left.scatter(_np(X), _np(y), c=TRAIN, marker=MARK["train"], s=14, label="training data")
         (line,) = left.plot(_np(xs), _np(xs), c=PRED, label="your model")
         left.set(xlabel="X", ylabel="y", ylim=(-1.5, 3.5), title=" ")
-        _landscape(right, grids[loss], ws, bs, best)
+        contours = _landscape(right, grids[loss], ws, bs, best)
+        right.get_lines()[-1].set_label("best line (least squares)")
+        bar = fig.colorbar(contours, ax=right, fraction=0.06, pad=0.02,
+                           format=FuncFormatter(lambda v, _: f"{10 ** v:.2g}"))
+        bar.set_label(f"{loss} on the training data")
+        right.set_title(f"{loss} of every line (dark = small)")
         (trail,) = right.plot([], [], c="white", lw=1, marker=".", ms=5)
         (dot,) = right.plot([], [], marker="o", ms=9, c=PRED, mec="white", ls="none", label="you")
         right.set(xlim=(-1, 2), ylim=(-1, 1.5))
@@ -77,7 +97,7 @@ def optimizer_explorer(
             scenes[r["loss"]] = scene(r["loss"])
         blitted, moving = scenes[r["loss"]]
         moving["line"].set_ydata(_np(r["weight"] * xs + r["bias"]))
-        moving["title"].set_text(f"{r['loss']} loss {r['losses'][r['loss']]:.4f}")
+        moving["title"].set_text(f"your line's {r['loss']}: {r['losses'][r['loss']]:.4f}")
         moving["trail"].set_data(*zip(*r["path"]))
         moving["dot"].set_data([r["weight"]], [r["bias"]])
         return blitted
@@ -86,10 +106,17 @@ def optimizer_explorer(
     controls = {
         "weight": _slider("weight", start[0], -1, 2, 0.001, readout_format=".4f"),
         "bias": _slider("bias", start[1], -1, 1.5, 0.001, readout_format=".4f"),
-        "loss": widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss", style=TOGGLES),
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.1, description="learning rate",
-                                     style=WIDE, readout_format=".3f"),
     }
+    if not steps:
+        fixed = loss
+        explorer = Explorer("Be the optimizer", f"Drag the weight and bias to make the {fixed} small: the red dot "
+                            "is your line on the map of every line's loss; the star is the best line.", controls,
+                            lambda weight, bias: compute(weight, bias, fixed, lr), draw)
+        return explorer
+    controls["loss"] = widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss",
+                                             style=TOGGLES)
+    controls["lr"] = widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.1, description="learning rate",
+                                            style=WIDE, readout_format=".3f")
     step_button = widgets.Button(description="Take one gradient step", button_style="primary",
                                  layout=widgets.Layout(width="auto"))
     controls["step"] = step_button

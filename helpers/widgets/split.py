@@ -23,22 +23,24 @@ from ._base import (
 
 
 def _split_data() -> tuple[torch.Tensor, torch.Tensor]:
-    """The course line, bent a little and with some noise, the way real data rarely is a straight line."""
-    X, y = make_line_data(noise_std=0.03, seed=0)
-    return X, y + 0.8 * X**2
+    """Notebook 02's curved data: 0.3 + 1.2 x - 0.6 x^2 plus noise of spread 0.02 (seed 42), bending down."""
+    X, _ = make_line_data()
+    noise = 0.02 * torch.randn(X.shape, generator=torch.Generator().manual_seed(42))
+    return X, 0.3 + 1.2 * X - 0.6 * X**2 + noise
 
 
 def _split_scene(X: torch.Tensor, y: torch.Tensor) -> tuple[_Blitted, dict]:
     """Axes sized to the data and the legend drawn once; the band, dots, fitted line and title move."""
     from matplotlib.patches import Rectangle
 
-    fig, (ax,) = _figure(width=6.5)
+    fig, (ax,) = _figure(width=6.5, height=4.2)
+    fig.subplots_adjust(top=0.86)  # a title of two lines
     band = Rectangle((0, 0), 0, 1, transform=ax.get_xaxis_transform(), color=TRAIN, alpha=0.08, label="training range")
     ax.add_patch(band)
     train = ax.scatter([], [], c=TRAIN, marker=MARK["train"], s=14, label="train")
     test = ax.scatter([], [], c=TEST, marker=MARK["test"], s=30, label="test")
     x_low, x_high, y_low, y_high = X.min().item(), X.max().item(), y.min().item(), y.max().item()
-    (fit,) = ax.plot([x_low, x_high], [y_low, y_high], c=PRED, label="line fitted on train")
+    (fit,) = ax.plot([x_low, x_high], [y_low, y_high], c=PRED, ls=":", lw=2, label="line fitted on train")
     pad_x, pad_y = 0.05 * (x_high - x_low), 0.1 * (y_high - y_low)
     ax.set(xlabel="X", ylabel="y", xlim=(x_low - pad_x, x_high + pad_x), ylim=(y_low - pad_y, y_high + pad_y), title=" ")
     legend = ax.legend(loc="upper left")
@@ -54,7 +56,9 @@ def split_explorer(
     shuffle: bool = False,
     seed: int = 42,
 ) -> Explorer:
-    """Train fraction, shuffle and seed -> which points are train/test, and a line fitted on train."""
+    """Train fraction, shuffle and seed -> which points are train/test, and a line fitted on train.
+
+    With no X and y, the data is notebook 02's curved line (0.3 + 1.2 x - 0.6 x^2, noise 0.02, seed 42)."""
     if X is None and y is None:
         X, y = _split_data()
     elif X is None or y is None:
@@ -62,11 +66,12 @@ def split_explorer(
 
     def compute(train_fraction: float, shuffle: bool, seed: int) -> dict:
         r = explore.split_summary(X, y, train_fraction, shuffle, seed)
-        r["shuffle"] = shuffle
+        r["shuffle"], r["seed"] = shuffle, seed
         kind = "extrapolate beyond" if r["outside"] else "interpolate within"
         r["message"] = (f"{len(r['X_train'])} train / {len(r['X_test'])} test points. {r['outside']} test points "
                         f"lie outside the training range, so the model must {kind} what it saw. "
-                        f"Test MSE of the line fitted on train: {r['test_mse']:.4f}")
+                        f"Mean absolute error of the line fitted on train: {r['train_mae']:.4f} on train, "
+                        f"{r['test_mae']:.4f} on test.")
         return r
 
     xs = torch.tensor([X.min().item(), X.max().item()])
@@ -79,7 +84,10 @@ def split_explorer(
         moving["train"].set_offsets(_points(r["X_train"], r["y_train"]))
         moving["test"].set_offsets(_points(r["X_test"], r["y_test"]))
         moving["fit"].set_ydata(_np(r["weight"] * xs + r["bias"]))
-        moving["title"].set_text("shuffled split" if r["shuffle"] else "ordered split")
+        kind = f"shuffled split (seed {r['seed']})" if r["shuffle"] else "ordered split"
+        moving["title"].set_text(f"{kind}, {len(r['X_train'])} train / {len(r['X_test'])} test: MAE "
+                                 f"{r['train_mae']:.4f} train, {r['test_mae']:.4f} test\n{r['outside']} of "
+                                 f"{len(r['X_test'])} test points outside the training range")
         return blitted
 
     controls = {
