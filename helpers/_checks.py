@@ -223,11 +223,26 @@ def check_loader(name: str, value: object) -> DataLoader:
     return value
 
 
-def check_save_path(name: str, value: object) -> Path:
-    """Return `value` as a Path that a file can be written to, else raise before anything is written."""
+def check_callable(name: str, value: object, example: str = "ToTensor()") -> object:
+    """Return `value` if it is callable and not a class (a transform, a loader), else raise TypeError."""
+    if isinstance(value, type):
+        raise TypeError(f"{name} must be an instance, got the class {value.__name__}: create one with "
+                        f"{value.__name__}(), with the brackets")
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__} (e.g. {example})")
+    return value
+
+
+def check_path(name: str, value: object) -> Path:
+    """Return `value` as a Path if it is a str or os.PathLike, else raise TypeError naming `name`."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} must be a str or pathlib.Path, got {type(value).__name__}")
-    path = Path(value)
+    return Path(value)
+
+
+def check_save_path(name: str, value: object) -> Path:
+    """Return `value` as a Path that a file can be written to, else raise before anything is written."""
+    path = check_path(name, value)
     if path.is_dir():
         raise ValueError(f"{name} {str(path)!r} is a folder: give a file name in it, e.g. {str(path / 'model.pt')!r}")
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)

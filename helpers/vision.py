@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
-from ._checks import check_number
+from ._checks import check_callable, check_number, check_path
 
 __all__ = [
     "IMG_EXTENSIONS", "pil_loader", "default_loader", "find_classes", "ImageFolder", "Compose", "ToTensor",
@@ -34,8 +34,15 @@ def pil_loader(path: str | os.PathLike) -> Any:
     """Open an image file with PIL and convert it to RGB, as torchvision's default loader does."""
     from PIL import Image
 
-    with open(path, "rb") as f:
-        return Image.open(f).convert("RGB")
+    with open(check_path("path", path), "rb") as f:  # a missing file: FileNotFoundError, naming it
+        try:
+            return Image.open(f).convert("RGB")
+        except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for damaged files name no file
+            reason = str(err).split(" <_io.")[0]  # without the file object's repr
+            raise ValueError(
+                f"could not read the image {os.fspath(path)}: {type(err).__name__}: {reason}. "
+                "The file is damaged or not an image: replace it or remove it from the folder"
+            ) from None
 
 
 default_loader = pil_loader
@@ -43,7 +50,7 @@ default_loader = pil_loader
 
 def find_classes(directory: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
     """Return the sorted sub-folder names of `directory` and {name: index}; raise if there are none."""
-    directory = Path(directory)
+    directory = Path(check_path("directory", directory))
     if not directory.is_dir():
         raise FileNotFoundError(f"no folder at {directory}: ImageFolder expects root/<class>/<image files>")
     classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
@@ -86,13 +93,15 @@ class ImageFolder(Dataset):
         is_valid_file: Callable[[str], bool] | None = None,
         allow_empty: bool = False,
     ) -> None:
-        for name, value in (("transform", transform), ("target_transform", target_transform),
-                            ("loader", loader), ("is_valid_file", is_valid_file)):
-            if value is not None and not callable(value):
-                raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
-        if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"root must be a str or pathlib.Path, got {type(root).__name__}")
-        self.root = os.fspath(root)
+        for name, value, example in (("transform", transform, "ToTensor()"),
+                                     ("target_transform", target_transform, "lambda label: label"),
+                                     ("loader", loader, "pil_loader"),
+                                     ("is_valid_file", is_valid_file, "lambda path: path.endswith('.png')")):
+            if value is not None:
+                check_callable(name, value, example)
+        if not isinstance(allow_empty, bool):
+            raise TypeError(f"allow_empty must be True or False, got {allow_empty!r}")
+        self.root = os.fspath(check_path("root", root))
         self.transform, self.target_transform, self.loader = transform, target_transform, loader
         self.extensions = None if is_valid_file else IMG_EXTENSIONS
         valid = is_valid_file or (lambda path: path.lower().endswith(IMG_EXTENSIONS))
@@ -130,8 +139,11 @@ class Compose:
     """Chain transforms: Compose([a, b])(x) is b(a(x))."""
 
     def __init__(self, transforms: Sequence[Callable]) -> None:
-        if not all(callable(t) for t in transforms):
-            raise TypeError("transforms must be a list of callables, e.g. [Grayscale(), ToTensor()]")
+        if not isinstance(transforms, (list, tuple)):
+            raise TypeError(f"transforms must be a list of transforms, got {type(transforms).__name__}: "
+                            "put even a single one in a list, e.g. Compose([ToTensor()])")
+        for i, t in enumerate(transforms):
+            check_callable(f"transforms[{i}]", t, "[Grayscale(), ToTensor()]")
         self.transforms = list(transforms)
 
     def __call__(self, x: Any) -> Any:
@@ -167,15 +179,29 @@ class ToTensor:
         return "ToTensor()"
 
 
+def _values(name: str, value: object) -> list[float]:
+    """Return one number or a sequence (or 0-d/1-d tensor) of numbers as a non-empty list of floats."""
+    if isinstance(value, torch.Tensor):
+        value = value.tolist()
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not values:
+        raise ValueError(f"{name} must hold at least one number (one per channel)")
+    values = [v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v for v in values]  # [X.mean()]
+    return [check_number(f"{name} values", v) for v in values]
+
+
 class Normalize:
     """Standardize each channel of a tensor image: (x - mean[c]) / std[c]."""
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> None:
-        self.mean, self.std, self.inplace = list(mean), list(std), inplace
-        for value in (*self.mean, *self.std):
-            check_number("mean and std values", value)
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float], inplace: bool = False) -> None:
+        self.mean, self.std = _values("mean", mean), _values("std", std)  # a single number: every channel
+        if not isinstance(inplace, bool):
+            raise TypeError(f"inplace must be True or False, got {inplace!r}")
+        self.inplace = inplace
         if any(s == 0 for s in self.std):
             raise ValueError(f"std must not contain 0 (it divides), got {self.std}")
+        if any(s < 0 for s in self.std):
+            raise ValueError(f"std values are standard deviations and must be positive, got {self.std}")
 
     def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
         """Normalize a float tensor of shape [..., C, H, W]."""
@@ -214,7 +240,7 @@ class Grayscale:
         return f"Grayscale(num_output_channels={self.num_output_channels})"
 
 
-def _pair(name: str, value: object, low: float, high: float) -> tuple[float, float] | None:
+def _pair(name: str, value: object, low: float, high: float, ordered: bool = True) -> tuple[float, float] | None:
     """Return a (min, max) range from a sequence of two numbers within [low, high], or None."""
     if value is None:
         return None
@@ -222,7 +248,10 @@ def _pair(name: str, value: object, low: float, high: float) -> tuple[float, flo
         raise TypeError(f"{name} must be a pair of numbers, e.g. (0.1, 0.1), got {value!r}")
     a, b = (check_number(name, v) for v in value)
     if not low <= a <= high or not low <= b <= high:
-        raise ValueError(f"{name} values must be between {low} and {high}, got {value!r}")
+        bounds = "positive" if high == math.inf else f"between {low} and {high}"
+        raise ValueError(f"{name} values must be {bounds}, got {value!r}")
+    if ordered and a > b:
+        raise ValueError(f"{name} must be a range (min, max) with min <= max, got {value!r}: use {(b, a)!r}")
     return a, b
 
 
@@ -240,9 +269,12 @@ class RandomAffine:
         generator: torch.Generator | None = None,
     ) -> None:
         if isinstance(degrees, (int, float)) and not isinstance(degrees, bool):
-            degrees = (-abs(degrees), abs(degrees))
+            if check_number("degrees", degrees) < 0:
+                raise ValueError(f"degrees as a single number must be 0 or more (the range is -degrees to degrees), "
+                                 f"got {degrees}; for a range give a pair, e.g. (-10, 10)")
+            degrees = (-degrees, degrees)
         self.degrees = _pair("degrees", degrees, -360, 360)
-        self.translate = _pair("translate", translate, 0, 1)
+        self.translate = _pair("translate", translate, 0, 1, ordered=False)  # (max dx, max dy), not a range
         self.scale = _pair("scale", scale, 1e-6, math.inf)
         if interpolation not in ("nearest", "bilinear"):
             raise ValueError(f"interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
@@ -289,6 +321,15 @@ def affine(
     Clockwise for a positive angle, as torchvision's `functional.affine` (its RandomRotation turns the
     other way); `translate` is (dx, dy) in pixels, right and down.
     """
+    if not isinstance(image, torch.Tensor) or image.dim() < 3 or not image.is_floating_point():
+        raise TypeError("image must be a float tensor [..., C, H, W], e.g. from ToTensor()")
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
+    angle, scale = check_number("angle", angle), check_number("scale", scale)
+    if scale <= 0:
+        raise ValueError(f"scale must be greater than 0, got {scale}")
+    if not isinstance(translate, (tuple, list)) or len(translate) != 2:
+        raise TypeError(f"translate must be a pair (dx, dy) of pixels, got {translate!r}")
     height, width = image.shape[-2:]
     a = math.radians(angle)
     # each output pixel (x, y), measured from the centre with y pointing down, reads the input at
@@ -313,6 +354,14 @@ def dataset_to_tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(images[0], torch.Tensor):
         raise TypeError(f"dataset gives {type(images[0]).__name__} images: give it a transform that ends "
                         "with ToTensor()")
+    odd = next((i for i, image in enumerate(images) if image.shape != images[0].shape), None)
+    if odd is not None:
+        files = getattr(dataset, "samples", None)
+        names = [files[i][0] if files else f"sample {i}" for i in (0, odd)]
+        raise ValueError(
+            f"the images must all have one size to be stacked, but {names[0]} gives {list(images[0].shape)} and "
+            f"{names[1]} gives {list(images[odd].shape)}: resize the images to one size first"
+        )
     return torch.stack(images), torch.as_tensor(labels)
 
 
@@ -321,7 +370,7 @@ def digits_folder(split: str = "train", root: str | os.PathLike | None = None) -
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if root is not None:
-        return Path(root) / split
+        return Path(check_path("root", root)) / split
     places = [Path(__file__).resolve().parents[1] / "data" / "digits", Path("..") / "data" / "digits"]
     for place in places:
         if (place / split).is_dir():

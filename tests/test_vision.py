@@ -133,7 +133,7 @@ def test_normalize_by_hand():
 def test_compose_chains_in_order():
     assert V.Compose([lambda v: v + 1, lambda v: v * 10])(1) == 20
     assert "Grayscale" in repr(V.Compose([V.Grayscale(), V.ToTensor()]))
-    with pytest.raises(TypeError, match="list of callables"):
+    with pytest.raises(TypeError, match=r"transforms\[0\] must be callable, got int"):
         V.Compose([1])
 
 
@@ -203,3 +203,101 @@ def test_import_cost_stays_low():
     code = "import sys, helpers.vision, helpers.classify; print('PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False", "helpers.vision imports PIL at import time"
+
+
+# --- bad input: what learners write by mistake gets a plain error ------------------------------------
+
+
+def test_a_transform_class_instead_of_an_instance_is_named(tree):
+    with pytest.raises(TypeError, match=r"transform must be an instance, got the class ToTensor: .*ToTensor\(\)"):
+        V.ImageFolder(tree, transform=V.ToTensor)
+    with pytest.raises(TypeError, match=r"transforms\[1\] must be an instance, got the class ToTensor"):
+        V.Compose([V.Grayscale(), V.ToTensor])
+    with pytest.raises(TypeError, match="loader must be callable"):
+        V.ImageFolder(tree, loader="PIL")
+
+
+def test_compose_given_a_single_transform_says_to_put_it_in_a_list():
+    with pytest.raises(TypeError, match=r"transforms must be a list .*got ToTensor.*Compose\(\[ToTensor\(\)\]\)"):
+        V.Compose(V.ToTensor())
+    assert V.Compose([])(3) == 3  # an empty chain changes nothing, as in torchvision
+    assert V.Compose((V.ToTensor(),))(Image.new("L", (2, 2))).shape == (1, 2, 2)
+
+
+def test_normalize_takes_single_numbers_for_every_channel_as_torchvision_does():
+    x = torch.rand(3, 4, 5)
+    expected = (x - 0.5) / 0.25
+    assert torch.allclose(V.Normalize(0.5, 0.25)(x), expected)
+    assert torch.allclose(V.Normalize([0.5], [0.25])(x), expected)
+    assert torch.allclose(V.Normalize(torch.tensor([0.5, 0.5, 0.5]), torch.tensor(0.25))(x), expected)
+    assert torch.allclose(V.Normalize([torch.tensor(0.5)], [torch.tensor(0.25)])(x), expected)
+    with pytest.raises(ValueError, match="std values .* must be positive"):
+        V.Normalize(0.5, -0.25)
+    with pytest.raises(TypeError, match="mean values must be a number"):
+        V.Normalize("0.5", 0.25)
+    with pytest.raises(ValueError, match="at least one number"):
+        V.Normalize([], [0.25])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"degrees": (10, -10)}, r"degrees must be a range \(min, max\) with min <= max, got \(10, -10\): use \(-10"),
+    ({"degrees": -10}, "degrees as a single number must be 0 or more"),
+    ({"degrees": 0, "scale": (1.2, 0.8)}, r"scale must be a range .*use \(0.8, 1.2\)"),
+    ({"degrees": 0, "scale": (0, 1)}, "scale values must be positive"),
+])
+def test_random_affine_refuses_reversed_or_negative_ranges_when_it_is_made(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        V.RandomAffine(**kwargs)
+
+
+def test_random_affine_keeps_a_translate_pair_of_any_order():
+    assert V.RandomAffine(0, translate=(0.2, 0.1)).translate == (0.2, 0.1)  # (max dx, max dy), not a range
+
+
+def test_affine_checks_its_arguments():
+    x = torch.rand(1, 4, 4)
+    with pytest.raises(TypeError, match="float tensor"):
+        V.affine(x.to(torch.uint8), 0, (0, 0), 1)
+    with pytest.raises(ValueError, match="scale must be greater than 0"):
+        V.affine(x, 0, (0, 0), 0)
+    with pytest.raises(TypeError, match="translate must be a pair"):
+        V.affine(x, 0, 1, 1)
+    with pytest.raises(ValueError, match="interpolation"):
+        V.affine(x, 0, (0, 0), 1, interpolation="cubic")
+
+
+def _truncated_png(path):
+    Image.effect_noise((64, 64), 50).save(path)  # noise does not compress: the cut lands inside the pixels
+    data = path.read_bytes()
+    path.write_bytes(data[: int(0.8 * len(data))])
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (_truncated_png, "image file is truncated"),
+    (lambda path: path.write_bytes(b"my notes, saved as .png"), "cannot identify image file"),
+    (lambda path: path.write_bytes(b""), "cannot identify image file"),
+])
+def test_a_damaged_image_names_its_file(tree, damage, reason):
+    damage(tree / "dog" / "b.png")
+    data = V.ImageFolder(tree)
+    index = [p for p, _ in data.samples].index(str(tree / "dog" / "b.png"))
+    with pytest.raises(ValueError, match=rf"could not read the image {tree}/dog/b.png: .*{reason}") as err:
+        data[index]
+    assert "<_io." not in str(err.value)
+    with pytest.raises(FileNotFoundError, match="nowhere.png"):
+        V.pil_loader(tree / "nowhere.png")
+
+
+def test_images_of_mixed_sizes_name_two_files_that_differ(tmp_path):
+    _png(tmp_path / "train" / "0" / "a.png", size=(8, 8))
+    _png(tmp_path / "train" / "1" / "b.png", size=(8, 8))
+    _png(tmp_path / "train" / "1" / "c.png", size=(9, 8))
+    with pytest.raises(ValueError, match=r"one size .*0/a.png gives \[1, 8, 8\] and .*1/c.png gives \[1, 8, 9\]"):
+        V.load_digits("train", root=tmp_path)
+
+
+def test_paths_that_are_not_paths_are_named():
+    with pytest.raises(TypeError, match="root must be a str or pathlib.Path"):
+        V.digits_folder("train", root=3)
+    with pytest.raises(TypeError, match="directory must be a str or pathlib.Path"):
+        V.find_classes(None)
