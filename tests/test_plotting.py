@@ -2,6 +2,7 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 import torch
 from matplotlib.colors import to_rgb
 from torch import nn
@@ -89,3 +90,44 @@ def test_plot_loss_curves_accepts_a_dict_and_tells_the_curves_apart_without_colo
     assert [line.get_label() for line in (train_line, val_line)] == ["Training loss", "Validation loss"]
     assert train_line.get_linestyle() != val_line.get_linestyle()
     assert train_line.get_marker() != val_line.get_marker()
+
+
+def test_plot_predictions_takes_figsize_like_notebook_02s_version(split):
+    import inspect
+
+    names = list(inspect.signature(helpers.plot_predictions).parameters)
+    assert names[:6] == ["train_data", "train_labels", "test_data", "test_labels", "predictions", "figsize"]
+    ax = helpers.plot_predictions(*split, figsize=(7, 4))
+    assert tuple(ax.figure.get_size_inches()) == (7, 4)
+    ax = helpers.plot_predictions(*split, None, (3, 2))  # in notebook 02's order, by position
+    assert tuple(ax.figure.get_size_inches()) == (3, 2)
+    assert tuple(helpers.plot_predictions(*split).figure.get_size_inches()) == (8, 5)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"figsize": (0, 4)}, ValueError, r"figsize must be \(width, height\)"),
+    ({"figsize": 7}, ValueError, "figsize must be"),
+    ({"figsize": ("7", 4)}, TypeError, "figsize values must be a number"),
+    ({"ax": "left"}, TypeError, "ax must be a matplotlib Axes"),
+])
+def test_plot_predictions_checks_figsize_and_ax(split, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        helpers.plot_predictions(*split, **kwargs)
+
+
+def test_plot_predictions_refuses_figsize_with_ax_and_data_with_two_features(split):
+    _, ax = plt.subplots(figsize=(4, 3))
+    with pytest.raises(ValueError, match="figsize .* or ax .*, not both"):
+        helpers.plot_predictions(*split, figsize=(7, 4), ax=ax)
+    X_train, y_train, X_test, y_test = split
+    with pytest.raises(ValueError, match=r"train_data must hold one number per point.*\[40, 2\]"):
+        helpers.plot_predictions(X_train.repeat(1, 2), y_train, X_test, y_test)
+    with pytest.raises(ValueError, match=r"predictions must hold one number per point"):
+        helpers.plot_predictions(*split, predictions=torch.zeros(10, 3))
+
+
+def test_plot_loss_curves_refuses_an_empty_history_and_a_non_bool_log_scale():
+    with pytest.raises(ValueError, match="history is empty"):
+        helpers.plot_loss_curves(helpers.History())
+    with pytest.raises(TypeError, match="log_scale must be True or False"):
+        helpers.plot_loss_curves({"epochs": [1], "train_loss": [1.0], "val_loss": [1.0]}, log_scale="yes")
