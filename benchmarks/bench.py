@@ -260,7 +260,8 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
     out = []
     for case, v in r["diagnose"].items():
         out.append((f"diagnose, 5 steps: {case}", "≤ 1 s", f"{v['median_s']:.3f} s (the 5 steps alone "
-                    f"{v['plain_steps_median_s']:.3f} s)", verdict(v["median_s"] <= 1)))
+                    f"{v['plain_steps_median_s']:.3f} s; report: {', '.join(v.get('codes', [])) or 'empty'})",
+                    verdict(v["median_s"] <= 1)))
     for case, v in r["bottlenecks"].items():
         out.append((f"Bottleneck fixed: {case} ({v['before']} → {v['after']})", "informational",
                     f"{v['speedup']:.1f}× ({v['before_median_s'] * 1000:.2f} ms → {v['after_median_s'] * 1000:.2f} ms)", "-"))

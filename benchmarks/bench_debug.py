@@ -1,15 +1,19 @@
-"""How long helpers.debug.diagnose takes (5 steps) on the line and on a digits-size CNN; goal: under 1 s each.
+"""How long helpers.debug.diagnose takes (5 steps) on the line and on the digits CNN; goal: under 1 s each.
 
 Usage: python benchmarks/bench_debug.py [--repeats N]
 Prints one line per case: the median, min and max seconds of N runs of diagnose (after one warm-up
-run), and the same 5 steps run plainly with helpers.train_step (interleaved with diagnose's runs), to
-show what the watching costs.
+run), and the same 5 steps run plainly (interleaved with diagnose's runs), to show what the watching
+costs, with the codes the report holds. The cases: the line; helpers.classify.DigitCNN on the whole
+training set and on one batch of 64 digits (issue 20's goal), correct and with two of the bugs the
+doctor must name (a learning rate that blows the loss up, labels shuffled inside the step), since a
+finding's checks cost time too.
 `measure(repeats)` returns the numbers as a dict for benchmarks/bench.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 import time
@@ -18,58 +22,54 @@ import torch
 from torch import nn
 
 import helpers
+from helpers.classify import DigitCNN
 from helpers.debug import diagnose
 
 STEPS = 5
 
 
-def digit_cnn() -> nn.Module:
-    """helpers.classify.DigitCNN when it is there, else the same layers written out."""
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """The course's training digits [1437, 1, 8, 8] (random images of that size if the data is missing)."""
     try:
-        from helpers.classify import DigitCNN
+        from helpers.vision import load_digits
 
-        return DigitCNN()
-    except ImportError:
-        return nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(16, 32, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(32 * 16, 10),
-        )
+        return load_digits("train")
+    except (FileNotFoundError, ImportError):
+        g = torch.Generator().manual_seed(0)
+        return torch.rand(1437, 1, 8, 8, generator=g), torch.randint(0, 10, (1437,), generator=g)
+
+
+def shuffled_labels_step(model, X, y, loss_fn, optimizer) -> float:
+    """A buggy step: the labels are shuffled on their own, so they no longer match X (wrong-target)."""
+    return helpers.train_step(model, X, y[torch.randperm(len(y))], loss_fn, optimizer)
 
 
 def cases() -> dict[str, tuple]:
-    """name -> (model, loss_fn, optimizer, X, y): the line's 40 training points; digits-size images."""
+    """name -> (step, model, loss_fn, optimizer, X, y): the line's 40 training points; the digits CNN."""
     torch.manual_seed(42)
     X_train, y_train, _, _ = helpers.train_test_split(*helpers.make_line_data())
     line = helpers.LinearRegressionModel()
-    g = torch.Generator().manual_seed(0)
-    X_all, y_all = torch.rand(1437, 1, 8, 8, generator=g), torch.randint(0, 10, (1437,), generator=g)
-    cnn_full, cnn_batch = digit_cnn(), digit_cnn()
+    X_all, y_all = _digits()
+    batch = torch.randperm(len(X_all), generator=torch.Generator().manual_seed(0))[:64]
+    X_64, y_64 = X_all[batch], y_all[batch]
+    cnns = [DigitCNN() for _ in range(4)]
+    adam = [torch.optim.Adam(m.parameters()) for m in cnns[:3]] + [torch.optim.Adam(cnns[3].parameters(), lr=1.0)]
+    ce = nn.CrossEntropyLoss()
     return {
         "line (LinearRegressionModel, L1, SGD, 40 points)": (
-            line,
-            nn.L1Loss(),
-            torch.optim.SGD(line.parameters(), lr=0.01),
-            X_train,
-            y_train,
+            helpers.train_step, line, nn.L1Loss(), torch.optim.SGD(line.parameters(), lr=0.01), X_train, y_train
         ),
         "digits CNN, full training set [1437, 1, 8, 8] (CrossEntropy, Adam)": (
-            cnn_full,
-            nn.CrossEntropyLoss(),
-            torch.optim.Adam(cnn_full.parameters()),
-            X_all,
-            y_all,
+            helpers.train_step, cnns[0], ce, adam[0], X_all, y_all
         ),
         "digits CNN, one batch [64, 1, 8, 8] (CrossEntropy, Adam)": (
-            cnn_batch,
-            nn.CrossEntropyLoss(),
-            torch.optim.Adam(cnn_batch.parameters()),
-            X_all[:64],
-            y_all[:64],
+            helpers.train_step, cnns[1], ce, adam[1], X_64, y_64
+        ),
+        "digits CNN, one batch of 64, labels shuffled in the step (wrong-target)": (
+            shuffled_labels_step, cnns[2], ce, adam[2], X_64, y_64
+        ),
+        "digits CNN, one batch of 64, Adam at lr=1 (loss-exploding)": (
+            helpers.train_step, cnns[3], ce, adam[3], X_64, y_64
         ),
     }
 
@@ -88,18 +88,20 @@ def _times(fns: list, repeats: int) -> list[list[float]]:
 
 
 def measure(repeats: int = 7) -> dict[str, dict[str, float]]:
-    """For each case: diagnose's median/min/max seconds, the plain steps' median, and whether it was clean."""
+    """For each case: diagnose's median/min/max seconds, the plain steps' median, and the report's codes."""
     results = {}
-    for name, (model, loss_fn, optimizer, X, y) in cases().items():
+    for name, (step, model, loss_fn, optimizer, X, y) in cases().items():
         args = (model, loss_fn, optimizer, X, y)
-        clean = not diagnose(helpers.train_step, *args, steps=STEPS)
+        codes = diagnose(step, *args, steps=STEPS).codes
+        plain_model = copy.deepcopy(model)  # the plain runs train a copy: every diagnose starts from the same model
+        plain_optimizer = type(optimizer)(plain_model.parameters(), **optimizer.defaults)
 
-        def doctor(args=args):
-            diagnose(helpers.train_step, *args, steps=STEPS)
+        def doctor(step=step, args=args):
+            diagnose(step, *args, steps=STEPS)
 
-        def plain(model=model, X=X, y=y, loss_fn=loss_fn, optimizer=optimizer):
+        def plain(step=step, model=plain_model, X=X, y=y, loss_fn=loss_fn, optimizer=plain_optimizer):
             for _ in range(STEPS):
-                helpers.train_step(model, X, y, loss_fn, optimizer)
+                step(model, X, y, loss_fn, optimizer)
 
         watched, steps = _times([doctor, plain], repeats)
         results[name] = {
@@ -107,7 +109,8 @@ def measure(repeats: int = 7) -> dict[str, dict[str, float]]:
             "min_s": min(watched),
             "max_s": max(watched),
             "plain_steps_median_s": statistics.median(steps),
-            "clean": clean,
+            "clean": not codes,
+            "codes": codes,
         }
     return results
 
@@ -126,7 +129,7 @@ def main(argv: list[str]) -> int:
         print(
             f"  {name}: {r['median_s']:.4f} s (min {r['min_s']:.4f}, max {r['max_s']:.4f}); "
             f"the same steps plainly {r['plain_steps_median_s']:.4f} s; {verdict}; "
-            f"report {'empty' if r['clean'] else 'NOT empty'}"
+            f"report {r['codes'] or 'empty'}"
         )
     return 0
 

@@ -5,10 +5,13 @@ import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
+import torch.optim.optimizer as torch_optimizer
 from torch import nn
 
 import helpers
-from helpers.debug import Finding, Report, diagnose
+from helpers.classify import DigitCNN
+from helpers.debug import CODES, Finding, Report, diagnose
 
 # Models and data ---------------------------------------------------------------------------------
 
@@ -299,7 +302,6 @@ def test_grads_accumulate_is_found_with_adam_and_dropout(table):
     "step, words",
     [
         (step_without_optimizer_step, "optimizer.step() was never called"),
-        (step_zero_grad_after_backward, "cleared between loss.backward() and optimizer.step()"),
         (step_without_backward, "loss.backward() was never called"),
     ],
 )
@@ -353,11 +355,13 @@ def test_not_finite_from_a_nan_making_step_and_from_nan_data(images):
     assert report.codes == ["not-finite"] and "X or y contains NaN" in report[0].cause
 
 
-def test_loss_increasing_from_gradient_ascent_and_from_a_huge_learning_rate():
+def test_loss_increasing_from_gradient_ascent_and_from_a_learning_rate_a_little_too_high():
     report = run_line(step_gradient_ascent, loss_fn=nn.MSELoss())
-    assert report.codes == ["loss-increasing"]
+    assert report.codes == ["loss-increasing"] and "without the optimizer passed in" in report[0].cause
     assert all(b > a for a, b in zip(report.losses, report.losses[1:]))
-    assert run_line(helpers.train_step, lr=2.0, loss_fn=nn.MSELoss()).codes == ["loss-increasing"]
+    assert report.losses[-1] < 10 * report.losses[0]  # a climb, not an explosion
+    report = run_line(helpers.train_step, lr=0.9, loss_fn=nn.MSELoss())  # above 2 / curvature, not far above
+    assert report.codes == ["loss-increasing"] and "SGD with lr=0.9" in report[0].cause and "lr=0.09" in report[0].fix
 
 
 def test_eval_mode_during_training(table):
@@ -605,3 +609,394 @@ def test_batch_norm_kept_in_eval_on_purpose_while_the_model_trains_is_fine():
     X, y = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
     report = diagnose(step, model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01), X, y)
     assert "eval-mode" not in report.codes
+
+
+# Issue 20: the bugs learners really make, on the line model and on the digits CNN -------------------
+#
+# Every case runs on both patients: the course's line (LinearRegressionModel, MSE, 50 points) and the
+# digits CNN (helpers.classify.DigitCNN, cross-entropy, a batch of 64 random 8x8 images).
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One thread: the CNN's steps are small, and two cores are shared with other work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def patient(kind: str, opt: str = "sgd", lr: float | None = None, model: nn.Module | None = None, **options):
+    """(model, loss_fn, optimizer, X, y) for 'line' or 'cnn'; opt is 'sgd', 'adam' or 'adamw'."""
+    torch.manual_seed(42)
+    if kind == "line":
+        X, y = helpers.make_line_data()
+        model, loss_fn = model or helpers.LinearRegressionModel(), nn.MSELoss()
+        default = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}[opt]
+    else:
+        g = torch.Generator().manual_seed(3)
+        X, y = torch.rand(64, 1, 8, 8, generator=g), torch.randint(0, 10, (64,), generator=g)
+        model, loss_fn = model or DigitCNN(), nn.CrossEntropyLoss()
+        default = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3}[opt]
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[opt]
+    return model, loss_fn, make(model.parameters(), lr=default if lr is None else lr, **options), X, y
+
+
+def doctor(step, kind: str, *, steps: int = 5, **setup) -> Report:
+    """diagnose `step` on a fresh patient."""
+    model, loss_fn, optimizer, X, y = patient(kind, **setup)
+    return diagnose(step, model, loss_fn, optimizer, X, y, steps=steps)
+
+
+def with_norm_layers(kind: str) -> nn.Module:
+    """A model with batch norm and dropout for the line (1 feature) or the digits."""
+    torch.manual_seed(42)
+    if kind == "line":
+        return nn.Sequential(nn.Linear(1, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1))
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Dropout(0.5), nn.Linear(512, 10)
+    )
+
+
+def step_clipped(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.1)  # small enough to clip every step here
+    optimizer.step()
+    return loss.item()
+
+
+def step_zeros_kept(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad(set_to_none=False)  # zeros instead of None: also right
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_shuffled_together(model, X, y, loss_fn, optimizer):
+    idx = torch.randperm(len(X))  # one index for both: inputs and labels still match
+    return helpers.train_step(model, X[idx], y[idx], loss_fn, optimizer)
+
+
+def step_soft_targets(model, X, y, loss_fn, optimizer):
+    """Cross-entropy against smoothed one-hot rows of y, or MSE against standardised y: both on purpose."""
+    model.train()
+    y_pred = model(X)
+    if y.is_floating_point():
+        target = (y - y.mean()) / y.std()
+    else:
+        target = 0.9 * F.one_hot(y, 10).float() + 0.01
+    loss = loss_fn(y_pred, target)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+CLEAN = {  # name -> what to diagnose, as keyword arguments of doctor() (besides the patient's kind)
+    "SGD": {"step": helpers.train_step},
+    "SGD with momentum": {"step": helpers.train_step, "lr": 0.01, "momentum": 0.9},
+    "Adam": {"step": helpers.train_step, "opt": "adam"},
+    "Adam at 0.01": {"step": helpers.train_step, "opt": "adam", "lr": 0.01},
+    "gradient clipping": {"step": step_clipped, "opt": "adam"},
+    "SGD weight decay": {"step": helpers.train_step, "weight_decay": 0.01},
+    "AdamW weight decay": {"step": helpers.train_step, "opt": "adamw", "weight_decay": 0.1},
+    "zero_grad(set_to_none=False)": {"step": step_zeros_kept, "lr": 0.01, "momentum": 0.9},
+    "X and y shuffled together": {"step": step_shuffled_together},
+    "soft or standardised targets": {"step": step_soft_targets},
+}
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+@pytest.mark.parametrize("case", list(CLEAN))
+def test_correct_steps_are_clean_on_both_models(kind, case):
+    report = doctor(kind=kind, **CLEAN[case])
+    assert report.codes == [], (case, [str(f) for f in report])
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_batch_norm_and_dropout_models_are_clean(kind, opt):
+    report = doctor(helpers.train_step, kind, opt=opt, model=with_norm_layers(kind))
+    assert report.codes == [], [str(f) for f in report]
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+def test_a_scheduler_stepped_per_epoch_is_clean(kind):
+    model, loss_fn, optimizer, X, y = patient(kind, lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    for _epoch in range(2):
+        helpers.train_step(model, X, y, loss_fn, optimizer)
+        scheduler.step()
+    before = [p.detach().clone() for p in model.parameters()]
+    report = diagnose(helpers.train_step, model, loss_fn, optimizer, X, y)
+    assert report.codes == [] and optimizer.param_groups[0]["lr"] == pytest.approx(0.0125)
+    assert all(torch.equal(b, p) for b, p in zip(before, model.parameters()))  # the scheduler stepped no original
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_digits_cnn_with_dropout_and_adam_is_clean_despite_noisy_losses(seed):
+    model, loss_fn, optimizer, X, y = patient("cnn", opt="adam", lr=0.01)
+    torch.manual_seed(seed)
+    report = diagnose(helpers.train_step, model, loss_fn, optimizer, X, y)
+    assert report.codes == [] and report.losses[-1] < report.losses[0]
+
+
+# A loss that blows up, under any optimizer --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind, opt, lr", [("cnn", "adam", 1.0), ("cnn", "adam", 10.0), ("cnn", "adam", 100.0), ("cnn", "sgd", 20.0),
+                      ("line", "sgd", 2.0), ("line", "adam", 1.0)]
+)
+def test_a_loss_that_blows_up_names_the_learning_rate(kind, opt, lr):
+    report = doctor(helpers.train_step, kind, opt=opt, lr=lr)
+    assert report.codes in (["loss-exploding"], ["not-finite"]), [str(f) for f in report]
+    (finding,) = report
+    assert f"lr={lr:g}" in finding.cause and f"lr={lr / 10:g}" in finding.fix
+    if finding.code == "loss-exploding":
+        assert max(report.losses) >= 10 * report.losses[0] and "times its start" in finding.seen
+
+
+def test_a_loss_that_jumps_and_comes_down_is_still_an_explosion():
+    report = doctor(helpers.train_step, "cnn", opt="adam", lr=1.0)
+    assert report.codes == ["loss-exploding"] and report.losses[-1] < max(report.losses)
+    assert not all(b > a for a, b in zip(report.losses, report.losses[1:]))  # not a steady climb
+
+
+# The optimizer passed in, never used; or stepped twice -------------------------------------------
+
+
+def step_new_adam(model, X, y, loss_fn, optimizer):
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)  # a fresh one every call: its averages are lost
+    return helpers.train_step(model, X, y, loss_fn, optimizer)
+
+
+def step_new_momentum_sgd(model, X, y, loss_fn, optimizer):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return helpers.train_step(model, X, y, loss_fn, opt)
+
+
+def step_twice(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    optimizer.step()  # pasted twice
+    return loss.item()
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+@pytest.mark.parametrize("step, opt", [(step_new_adam, "adam"), (step_new_momentum_sgd, "sgd")])
+def test_an_optimizer_re_created_inside_the_step(kind, step, opt):
+    report = doctor(step, kind, opt=opt, lr=0.01, **({"momentum": 0.9} if opt == "sgd" else {}))
+    assert report.codes == ["optimizer-not-used"], [str(f) for f in report]
+    assert "a new" in report[0].seen and "inside the step" in report[0].cause
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_optimizer_step_called_twice(kind, opt):
+    report = doctor(step_twice, kind, opt=opt, lr=0.01)
+    assert report.codes == ["repeated-step"] and "2 times" in report[0].seen
+
+
+def test_a_global_optimizer_for_another_copy_is_no_update_with_its_cause(line):
+    torch.manual_seed(0)
+    model = helpers.LinearRegressionModel()
+    elsewhere = torch.optim.SGD(helpers.LinearRegressionModel().parameters(), lr=0.1)
+
+    def step_with_global_optimizer(model, X, y, loss_fn, optimizer):
+        return helpers.train_step(model, X, y, loss_fn, elsewhere)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    report = diagnose(step_with_global_optimizer, model, nn.MSELoss(), optimizer, *line)
+    assert report.codes == ["grads-accumulate", "no-update"]  # the other optimizer's zero_grad() clears its own
+    assert "another optimizer stepped" in report[1].cause
+
+
+# The loss's target is not the y passed in --------------------------------------------------------
+
+
+def step_shuffled_labels(model, X, y, loss_fn, optimizer):
+    return helpers.train_step(model, X, y[torch.randperm(len(y))], loss_fn, optimizer)
+
+
+def step_against_inputs(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), X)  # X, not y: the same shape on the line
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+def test_labels_shuffled_inside_the_step(kind):
+    report = doctor(step_shuffled_labels, kind)
+    assert report.codes == ["wrong-target"] and "another order" in report[0].seen
+
+
+def test_predictions_compared_with_the_inputs():
+    report = doctor(step_against_inputs, "line")
+    assert report.codes == ["wrong-target"] and "input X" in report[0].seen and "loss_fn(y_pred, X)" in report[0].cause
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+def test_a_target_from_elsewhere(kind):
+    _, _, _, X_other, y_other = patient(kind)
+    y_other = y_other.flip(0) + 1 if kind == "line" else (y_other + 3) % 10  # another batch's targets
+
+    def step_global_targets(model, X, y, loss_fn, optimizer):
+        return helpers.train_step(model, X, y_other, loss_fn, optimizer)
+
+    report = doctor(step_global_targets, kind)
+    assert report.codes == ["wrong-target"] and "was not y" in report[0].seen
+
+
+def test_targets_that_are_y_in_another_form_are_fine():
+
+    def swapped(model, X, y, loss_fn, optimizer):  # loss_fn(y, y_pred): the same number for MSE
+        model.train()
+        loss = loss_fn(y, model(X))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def flat(model, X, y, loss_fn, optimizer):  # both sides flattened: [N] against [N]
+        model.train()
+        loss = loss_fn(model(X).squeeze(1), y.squeeze(1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    for step in (swapped, flat, step_shuffled_together):
+        model, loss_fn, optimizer, X, y = patient("line")
+        assert diagnose(step, model, loss_fn, optimizer, X, y).codes == [], step.__name__
+    model, loss_fn, optimizer, X, _ = patient("line")
+    assert diagnose(step_against_inputs, model, loss_fn, optimizer, X, X).codes == []  # an autoencoder: y is X
+
+
+# Three kinds of missing gradient, each with its own cause -----------------------------------------
+
+
+class Detached(nn.Module):
+    """A model whose forward cuts its output from the graph (optionally making it require grad again)."""
+
+    def __init__(self, inner: nn.Module, again: bool = False) -> None:
+        super().__init__()
+        self.inner, self.again = inner, again
+
+    def forward(self, x):
+        out = self.inner(x).detach()
+        return out.requires_grad_() if self.again else out
+
+
+def step_times_zero(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y) * 0  # a constant loss
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_cleared_keeping_zeros(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.zero_grad(set_to_none=False)
+    optimizer.step()
+    return loss.item()
+
+
+def inner_model(kind: str) -> nn.Module:
+    torch.manual_seed(42)
+    return helpers.LinearRegressionModel() if kind == "line" else DigitCNN()
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_gradients_all_zero_from_a_constant_loss(kind, opt):
+    report = doctor(step_times_zero, kind, opt=opt)
+    assert report.codes == ["zero-gradients"] and "multiplied by 0" in report[0].cause
+    assert "zero_grad" not in report[0].cause
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+@pytest.mark.parametrize("again, words", [(False, "forward returns an output cut from the graph"),
+                                          (True, "reached the model's output but none of its layers")])
+def test_gradients_never_reach_a_model_whose_forward_detaches(kind, again, words):
+    report = doctor(helpers.train_step, kind, model=Detached(inner_model(kind), again))
+    assert report.codes == ["no-graph"] and words in report[0].cause and "zero_grad" not in report[0].cause
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+@pytest.mark.parametrize(
+    "step, what", [(step_zero_grad_after_backward, "None"), (step_cleared_keeping_zeros, "all zeros")]
+)
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_gradients_cleared_before_the_step(kind, step, what, opt):
+    report = doctor(step, kind, opt=opt)
+    assert report.codes == ["grads-cleared"] and what in report[0].seen and "zero_grad in the wrong" in report[0].cause
+
+
+def test_frozen_says_whether_a_layer_was_cut_off_or_got_zero_gradients():
+    class CutFeatures(DigitCNN):
+        def forward(self, x):
+            return self.classifier(self.features(x).detach())  # features never learn
+
+    class Muted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(1, 1), nn.Linear(1, 1)
+
+        def forward(self, x):
+            return self.a(x) + 0 * self.b(x)
+
+    torch.manual_seed(42)
+    report = doctor(helpers.train_step, "cnn", model=CutFeatures())
+    assert report.codes == ["frozen"] and "features.0.weight" in report[0].cause
+    assert "although their layer ran" in report[0].cause and ".detach()" in report[0].fix
+    report = doctor(helpers.train_step, "line", model=Muted())
+    assert report.codes == ["frozen"] and "b.weight" in report[0].cause and "were all 0" in report[0].cause
+
+
+# The caller's objects, again, for the new bugs -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "step", [step_new_adam, step_twice, step_shuffled_labels, step_times_zero, step_cleared_keeping_zeros]
+)
+def test_the_callers_objects_stay_untouched_by_the_new_bugs(step):
+    model, loss_fn, optimizer, X, y = patient("cnn", opt="adam")
+    helpers.train_step(model, X, y, loss_fn, optimizer)  # a state and gradients to keep
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    moments = {k: {n: t.clone() for n, t in s.items()} for k, s in optimizer.state_dict()["state"].items()}
+    grads = [p.grad.clone() for p in model.parameters()]
+    hooks = dict(torch_optimizer._global_optimizer_pre_hooks)
+    torch.manual_seed(7)
+    diagnose(step, model, loss_fn, optimizer, X, y)
+    after_rng = torch.rand(3)
+    torch.manual_seed(7)
+    assert torch.equal(after_rng, torch.rand(3))
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    new = optimizer.state_dict()["state"]
+    assert all(torch.equal(t, new[k][n]) for k, s in moments.items() for n, t in s.items())
+    assert all(torch.equal(g, p.grad) for g, p in zip(grads, model.parameters()))
+    assert dict(torch_optimizer._global_optimizer_pre_hooks) == hooks  # diagnose's watch on every step() is gone
+
+
+def test_every_code_is_listed_and_found_by_some_test():
+    import inspect
+    import sys
+
+    source = inspect.getsource(sys.modules[__name__])
+    assert all(f'"{code}"' in source for code in CODES), [c for c in CODES if f'"{code}"' not in source]

@@ -21,21 +21,32 @@ __all__ = ["CODES", "Finding", "Report", "diagnose"]
 
 CODES = {
     "grads-accumulate": "gradients add up across steps (optimizer.zero_grad() missing)",
-    "no-update": "the parameters did not change (no optimizer.step(), zero_grad in the wrong place, "
-    "the optimizer holds other parameters, everything frozen, lr 0)",
-    "shape-mismatch": "prediction and target shapes differ so the loss broadcasts, or the data does not fit the model",
-    "not-finite": "the loss or the parameters became NaN or inf",
+    "grads-cleared": "the gradients were cleared between loss.backward() and optimizer.step() (zero_grad misplaced)",
+    "zero-gradients": "every gradient was exactly 0: the loss does not depend on the parameters (loss * 0)",
+    "no-graph": "no gradient reached the parameters: the loss has no path back to them (no_grad, inference_mode, "
+    ".detach() in the step or in forward, .item())",
+    "no-update": "the parameters did not change (no optimizer.step(), no backward(), another model's optimizer, "
+    "everything frozen, lr 0)",
+    "optimizer-not-used": "the optimizer passed in never stepped while another one changed the parameters "
+    "(an optimizer re-created inside the step)",
+    "repeated-step": "optimizer.step() ran more than once in one training step",
+    "wrong-order": "optimizer.step() ran before loss.backward()",
+    "frozen": "some trainable parameters never changed (not in the optimizer, not used in forward, cut from the graph, "
+    "or 0 gradients)",
+    "loss-exploding": "the loss rose to 10 times its start or more at some step, under any optimizer (learning rate "
+    "too high: the finding names it)",
     "loss-increasing": "the loss grew at every step, to more than 1.5 times its start (learning rate too high?)",
+    "not-finite": "the loss or the parameters became NaN or inf",
+    "wrong-target": "the loss compared the predictions with something other than y (labels shuffled on their own, "
+    "the inputs X, another tensor)",
+    "shape-mismatch": "prediction and target shapes differ so the loss broadcasts, or the data does not fit the model",
     "eval-mode": "the model was in eval mode during training forward passes",
-    "no-graph": "the loss has no gradient path to the parameters (no_grad, inference_mode, detach, .item())",
     "dtype-mismatch": "the data and the parameters differ in dtype (float64 data, integer data)",
     "device-mismatch": "the data and the parameters are on different devices",
     "loss-not-scalar": "backward() got a loss with more than one number (reduction='none')",
     "softmax-before-cross-entropy": "CrossEntropyLoss got probabilities instead of raw scores (logits)",
     "missing-log-softmax": "NLLLoss got raw scores instead of log-probabilities",
     "target-dtype": "CrossEntropyLoss or NLLLoss got float class labels instead of torch.long",
-    "frozen": "some trainable parameters never changed (not in the optimizer, or not used in forward)",
-    "wrong-order": "optimizer.step() ran before loss.backward()",
     "model-not-called": "the step never used the model it was given (a global variable instead?)",
     "step-error": "the step raised an error of another kind; the finding quotes it",
 }
@@ -57,9 +68,10 @@ def diagnose(
     returns nothing, the loss function's first output in each step is used). The step runs on deep
     copies of the model, the optimizer (with its state) and a loss module, under a forked random-number
     generator, so your objects, their `.grad` and your random stream do not change; X and y are passed
-    as they are. Hooks record forward passes (mode, output shape, each layer's input dtype and device),
-    what the loss sees, every fresh gradient and the gradients optimizer.step() uses. An error the step
-    raises becomes a finding instead of a traceback, and the steps stop there.
+    as they are. Hooks record forward passes (input, mode, output shape, each layer's input dtype and
+    device), what the loss sees (its prediction and target, compared with y), every fresh gradient, the
+    gradients optimizer.step() uses, how often it steps, and any other optimizer that steps meanwhile.
+    An error the step raises becomes a finding instead of a traceback, and the steps stop there.
 
     Returns a `Report`: a list of `Finding`s (`.code`, `.message`; the codes are listed in CODES), empty
     when nothing looks wrong; like a list it is truthy when it holds findings. Needs `steps >= 2` to see

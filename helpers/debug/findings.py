@@ -1,13 +1,15 @@
 """Turning what the watch recorded into findings: each check names what was seen, the likely cause, the fix."""
 
-import itertools
 import math
 
 import torch
 
+from .gradients import _no_graph
+from .losses import _from_losses
 from .report import Finding
-from .updates import _all_frozen, _from_updates, _no_graph
-from .watch import _finite, _shape, _Watch
+from .targets import _wrong_target
+from .updates import _all_frozen, _from_updates
+from .watch import _shape, _Watch
 
 
 def findings_of(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
@@ -152,7 +154,8 @@ def _from_records(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
     """Findings from the layers' inputs, the loss's inputs and the model's mode."""
     found = [_mismatch(w, what, "", X, y) for what in ("dtype", "device") if what in w.layer_mismatch]
     checks = (_loss_shapes, _softmax_first, _log_softmax_missing, _eval_mode)
-    return found + [f for f in (check(w) for check in checks) if f is not None]
+    found += [f for f in (check(w) for check in checks) if f is not None]
+    return found + [f for f in (_wrong_target(w, X, y),) if f is not None]
 
 
 def _loss_shapes(w: _Watch) -> Finding | None:
@@ -247,50 +250,3 @@ def _eval_mode(w: _Watch) -> Finding | None:
         f"mode; {effect}",
         "call model.train() at the start of every training step, and model.eval() only to evaluate.",
     )
-
-
-# The losses ------------------------------------------------------------------------------------------
-
-
-def _from_losses(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
-    """not-finite (NaN or inf in the loss or the parameters) or loss-increasing (clear, steady growth)."""
-    values = [(k + 1, log.value) for k, log in enumerate(w.logs) if log.value is not None]
-    shown = ", ".join(f"{v:.4g}" for _, v in values)
-    bad = next(((k, v) for k, v in values if not math.isfinite(v)), None)
-    before = [v for k, v in values if bad is None or k < bad[0]]
-    rising = len(before) >= 2 and all(b > a for a, b in itertools.pairwise(before))
-    if bad is not None or not all(_finite(p) for p in w.params):
-        seen = f"The loss became {bad[1]} at step {bad[0]}" if bad else "The parameters became NaN or inf"
-        if not (_finite(X) and _finite(y)):
-            cause, fix = (
-                "X or y contains NaN or inf values.",
-                "clean the data first: check torch.isfinite(X).all() and torch.isfinite(y).all().",
-            )
-        elif not all(_finite(p) for p in w.original):
-            cause, fix = (
-                "the model's parameters were NaN or inf before training.",
-                "create the model again (and look for what made them so).",
-            )
-        elif rising:
-            cause, fix = (
-                "the loss grew until it overflowed: the learning rate is too high.",
-                "lower the learning rate (try 10 times smaller).",
-            )
-        else:
-            cause = (
-                "an operation produced NaN or inf (log of 0, division by 0, sqrt of a negative number, "
-                "exp of a large number)."
-            )
-            fix = "run one step under `with torch.autograd.detect_anomaly():` to find the operation."
-        return [Finding("not-finite", f"{seen} (losses: {shown}).", cause, fix)]
-    if len(before) >= 3 and rising and before[0] > 0 and before[-1] > 1.5 * before[0]:
-        return [
-            Finding(
-                "loss-increasing",
-                f"The loss grew at every step, from {before[0]:.4g} to {before[-1]:.4g} (losses: {shown}).",
-                "the learning rate is too high, so each update overshoots the minimum (or the update adds the gradient "
-                "instead of subtracting it).",
-                "lower the learning rate (try 10 times smaller); a hand-written update is p -= lr * p.grad.",
-            )
-        ]
-    return []

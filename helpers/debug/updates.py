@@ -1,16 +1,11 @@
-"""Did the parameters learn? Findings about gradients and updates: accumulation, no update, no graph, frozen."""
-
-import math
+"""Did the parameters learn, and through the optimizer passed in? Findings about the updates: none, out of order,
+by another optimizer, more than one per step; the gradients' own findings come from gradients.py."""
 
 import torch
 
+from .gradients import ORDER_FIX, _accumulation, _cleared, _frozen, _no_graph, _zero_gradients
 from .report import Finding
 from .watch import _Watch
-
-_ORDER_FIX = (
-    "the order is: y_pred = model(X); loss = loss_fn(y_pred, y); optimizer.zero_grad(); loss.backward(); "
-    "optimizer.step()."
-)
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -37,20 +32,22 @@ def _from_updates(w: _Watch) -> list[Finding]:
             )
         ]
     if not got_grad and not late and any(log.backwards for log in w.logs):
-        return [_no_graph(w, "backward() ran, but no parameter received a gradient.")]
+        return [_no_graph(w, "backward() ran, but no gradient reached the parameters.")]
     if late:
         return [
             Finding(
                 "wrong-order",
                 "optimizer.step() ran before loss.backward(): the gradients arrived after the update.",
                 "the steps are out of order, so each update uses the previous step's gradients, or none.",
-                _ORDER_FIX,
+                ORDER_FIX,
             )
         ]
-    found = [f for f in (_accumulation(w),) if f is not None]
-    if not changed:
+    if got_grad and not any(g.any() for log in w.logs for g in log.fresh.values()):
+        return [_zero_gradients(w)]
+    found = [f for f in (_accumulation(w), _cleared(w), _not_used(w), _repeated(w)) if f is not None]
+    if not changed and not any(f.code in ("grads-cleared", "optimizer-not-used") for f in found):
         found.append(_no_update(w, got_grad))
-    else:
+    elif changed:
         found += [f for f in (_frozen(w, trainable, changed, got_grad),) if f is not None]
     return found
 
@@ -66,114 +63,70 @@ def _all_frozen(w: _Watch) -> Finding:
     )
 
 
-def _no_graph(w: _Watch, seen: str, cause: str | None = None) -> Finding:
-    """no-graph: the loss is not connected to the parameters; the records tell how (unless `cause` is given)."""
-    return Finding(
-        "no-graph",
-        f"{seen} The loss has no gradient path to the parameters.",
-        cause or _graph_lost(w),
-        "compute y_pred = model(X) and loss = loss_fn(y_pred, y) with autograd on (no no_grad or "
-        "inference_mode in a training step), call loss.backward() on that loss, and use .item() only to print.",
-    )
-
-
-def _graph_lost(w: _Watch) -> str:
-    """How the graph was lost, from the forward passes, the loss's inputs and what backward reached."""
-    forwards, calls = [f for log in w.logs for f in log.forwards], w.calls()
-    if any(f[1] for f in forwards):
-        return "the forward pass ran under torch.inference_mode(), which records no graph."
-    if any(not f[0] for f in forwards):
-        return "the forward pass ran under torch.no_grad(), which records no graph."
-    if calls and not any(c.pred_grad for c in calls) and any(g for log in w.logs for _, g in log.outputs):
-        return (
-            "the prediction was cut from its graph before the loss (.detach(), .item(), .numpy() or "
-            "torch.tensor(...) on it)."
-        )
-    if calls and not any(c.requires_grad for c in calls):
-        return "the loss was computed under torch.no_grad() or detached afterwards."
-    if any(log.loss_reached and not log.output_reached for log in w.logs):
-        return "the prediction was detached and then made to require grad again, so backward() stops before the model."
-    return (
-        "backward() was called on a tensor rebuilt from a number (torch.tensor(loss.item(), requires_grad=True)) "
-        "or detached, not on the loss computed from the model."
-    )
-
-
-def _accumulation(w: _Watch) -> Finding | None:
-    """grads-accumulate: at some update the gradient was this step's plus the one left from the step before."""
-    for k, log in enumerate(w.logs):
-        if log.at_step is None or not log.fresh:
-            continue
-        clean = acc = fresh_sq = 0.0
-        for i, fresh in log.fresh.items():
-            g, left = log.at_step[i], log.leftover[i]
-            if g is None or left is None:
-                continue
-            clean += (g - fresh).double().pow(2).sum().item()
-            acc += (g - fresh - left).double().pow(2).sum().item()
-            fresh_sq += fresh.double().pow(2).sum().item()
-        if clean > 1e-10 * fresh_sq and acc <= 1e-4 * clean:
-            norm = math.sqrt(sum(g.double().pow(2).sum().item() for g in log.at_step if g is not None))
-            return Finding(
-                "grads-accumulate",
-                f"At step {k + 1} the gradient the optimizer used was that step's gradient plus the one left from "
-                f"step {k} (norm {norm:.3g} instead of {math.sqrt(fresh_sq):.3g}).",
-                "optimizer.zero_grad() is missing, so each loss.backward() adds to the old gradients.",
-                "call optimizer.zero_grad() in every step, before loss.backward().",
-            )
-    return None
-
-
 def _no_update(w: _Watch, got_grad: set[int]) -> Finding:
     """no-update: nothing changed; the records tell why."""
     steps = len(w.logs)
-    cleared = any(log.stepped and log.fresh and all(g is None or not g.any() for g in log.at_step) for log in w.logs)
-    if not any(log.stepped for log in w.logs):
+    if not any(log.stepped for log in w.logs) and any(log.strangers for log in w.logs):
         cause, fix = (
-            "optimizer.step() was never called (or another optimizer's).",
-            "call optimizer.step() after loss.backward().",
+            "another optimizer stepped, one that holds none of this model's parameters (a global `optimizer` "
+            "made for another model, or for an earlier copy of this one?).",
+            "in the step, use its argument: optimizer.step(); create the optimizer after the model, from it.",
         )
+    elif not any(log.stepped for log in w.logs):
+        cause, fix = "optimizer.step() was never called.", "call optimizer.step() after loss.backward()."
     elif not got_grad:
         cause, fix = (
             "loss.backward() was never called, so there were no gradients to apply.",
             "call loss.backward() before optimizer.step().",
         )
-    elif cleared:
-        cause, fix = (
-            "the gradients were cleared between loss.backward() and optimizer.step() (zero_grad in the wrong place).",
-            _ORDER_FIX,
-        )
     elif all(float(g.get("lr", 1.0)) == 0 for g in w.optimizer.param_groups):
         cause, fix = "the learning rate is 0.", "use a learning rate above 0, e.g. lr=0.01."
     else:
-        cause = (
-            "the updates were too small to change float32 numbers (a tiny learning rate?) or the gradients were all 0."
-        )
+        cause = "the updates were too small to change float32 numbers (a tiny learning rate?)."
         fix = "check the optimizer's lr, and print p.grad after loss.backward()."
     return Finding("no-update", f"The parameters did not change in {steps} step{'s' * (steps != 1)}.", cause, fix)
 
 
-def _frozen(w: _Watch, trainable: list[int], changed: set[int], got_grad: set[int]) -> Finding | None:
-    """frozen: some parameters that should learn never changed (not in the optimizer, or no gradient)."""
-    idle = [i for i in trainable if i not in changed]
-    not_held = [w.names[i] for i in idle if not w.in_optimizer[i]]
-    unused = [w.names[i] for i in idle if w.in_optimizer[i] and i not in got_grad]
-    if not (not_held or unused):
+def _not_used(w: _Watch) -> Finding | None:
+    """optimizer-not-used: the optimizer passed in never stepped, while another one updated this model's parameters."""
+    others = [o for log in w.logs for o in log.others]
+    if not others or any(log.stepped for log in w.logs):
         return None
-    causes = []
-    if not_held:
-        causes.append(
-            f"the optimizer does not hold {', '.join(not_held[:5])} "
-            "(made from part of the model, or before layers were added)"
-        )
-    if unused:
-        causes.append(
-            f"no gradient reached {', '.join(unused[:5])} (a layer made in __init__ but not used in forward?)"
-        )
+    mine, theirs = type(w.optimizer).__name__, "/".join(sorted({type(o).__name__ for o in others}))
+    distinct = len({id(o) for o in others})  # the logs keep every one alive, so ids are not reused
+    fresh = distinct == len(others) > 1
+    seen = (
+        f"The optimizer passed in ({mine}) never stepped, yet the parameters changed: "
+        + (f"a new {theirs} optimizer updated them at each of {distinct} steps." if fresh else
+           f"another optimizer ({theirs}) updated them.")
+    )
+    cause = (
+        "the step makes its own optimizer (opt = torch.optim.Adam(model.parameters()) inside the step), so the one "
+        "passed in is never used, and each new optimizer starts empty: Adam's running averages and SGD's momentum "
+        "are thrown away after every step, and the learning rate or scheduler set on yours is ignored."
+        if fresh
+        else "the step updates the parameters with an optimizer other than its argument, so the learning rate and "
+        "the state of the one passed in are ignored."
+    )
+    fix = (
+        "create the optimizer once, before the training loop, pass it in, and call optimizer.zero_grad() and "
+        "optimizer.step() on that argument inside the step."
+    )
+    return Finding("optimizer-not-used", seen, cause, fix)
+
+
+def _repeated(w: _Watch) -> Finding | None:
+    """repeated-step: optimizer.step() ran more than once within one call of the step."""
+    counts = [log.steps for log in w.logs]
+    most = max(counts, default=0)
+    if most <= 1:
+        return None
     return Finding(
-        "frozen",
-        f"{len(not_held) + len(unused)} of {len(trainable)} trainable parameter tensors never changed, "
-        "while the others did.",
-        "; ".join(causes) + ".",
-        "build the optimizer from model.parameters(), and use every layer in forward() (or delete it).",
+        "repeated-step",
+        f"optimizer.step() ran {most} times within one training step (step {counts.index(most) + 1}); once is right.",
+        "the update is applied more than once per batch (a line copied twice, or step() called both in the step "
+        "and in the loop around it): with plain SGD that multiplies the learning rate, and Adam or momentum move "
+        "their state on as if they had seen more batches.",
+        "call optimizer.step() once per training step, right after loss.backward() (a function that trains on "
+        "several batches on purpose is not one step: give diagnose the step for one batch).",
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 _MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 _ELEMENTWISE = (nn.L1Loss, nn.MSELoss, nn.SmoothL1Loss, nn.HuberLoss, nn.BCELoss, nn.BCEWithLogitsLoss)
@@ -26,6 +27,7 @@ class _LossCall:
 
     pred: object  # detached
     target: object
+    input: object = None  # the model's input in the forward pass before this call (not copied)
     pred_grad: bool = False  # the prediction required grad
     out: torch.Tensor | None = None  # detached
     requires_grad: bool = False  # the output required grad
@@ -39,6 +41,10 @@ class _StepLog:
     fresh: dict = field(default_factory=dict)  # parameter index -> gradient computed before optimizer.step()
     at_step: list | None = None  # each parameter's .grad at optimizer.step() (or at the end without one)
     stepped: bool = False  # optimizer.step() was called
+    steps: int = 0  # calls of optimizer.step()
+    others: list = field(default_factory=list)  # other optimizers that stepped and hold this model's parameters
+    strangers: int = 0  # steps of other optimizers that hold none of this model's parameters
+    last_input: object = None  # the model's input in its latest forward pass
     backwards: int = 0  # calls of Tensor.backward()
     late: bool = False  # a gradient arrived after optimizer.step()
     forwards: list = field(default_factory=list)  # (grad enabled, inference mode, modules in eval mode)
@@ -76,6 +82,8 @@ class _Watch:
         held = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
         self.in_optimizer = [id(p) in held for p in self.params]
         self.kind = _loss_kind(loss_fn)
+        self.lrs = sorted({float(g.get("lr", 0.0)) for g in self.optimizer.param_groups})
+        self.ran: set[str] = set()  # names of the layers with parameters whose forward ran
         self.layer_mismatch: dict[str, str] = {}  # "dtype"/"device" -> what a layer saw
         self.logs: list[_StepLog] = []
         self._hook()
@@ -86,12 +94,14 @@ class _Watch:
             if p.requires_grad:
                 p.register_hook(lambda g, i=i: self._on_grad(i, g))
         self.optimizer.register_step_pre_hook(lambda *_: self._on_step())
-        self.model.register_forward_pre_hook(lambda m, args: self._on_forward())
+        self.model.register_forward_pre_hook(lambda m, args: self._on_forward(args))
         self.model.register_forward_hook(lambda m, args, out: self._on_output(out))
         for name, module in self.model.named_modules():
             if next(module.parameters(recurse=False), None) is not None:
                 where = f"Layer '{name}' ({type(module).__name__})" if name else f"The model ({type(module).__name__})"
-                module.register_forward_pre_hook(lambda m, args, where=where: self._on_layer(where, m, args))
+                module.register_forward_pre_hook(
+                    lambda m, args, where=where, name=name: self._on_layer(where, name, m, args)
+                )
         if isinstance(self.loss_fn, nn.Module):
             self.loss_fn.register_forward_pre_hook(lambda m, args: self._on_loss_in(args))
             self.loss_fn.register_forward_hook(lambda m, args, out: self._on_loss_out(out))
@@ -123,13 +133,25 @@ class _Watch:
             self.log.fresh[i] = g.detach().clone() if old is None else old + g.detach()
 
     def _on_step(self) -> None:
-        """optimizer.step() is about to run: keep the gradients it will use."""
+        """optimizer.step() is about to run: count it, and keep the gradients the first one uses."""
+        self.log.steps += 1
         if self.log.at_step is None:
             self.log.at_step = [_clone(p.grad) for p in self.params]
             self.log.stepped = True
 
-    def _on_forward(self) -> None:
-        """A forward pass begins: autograd's mode, and which modules are in eval mode."""
+    def _on_any_step(self, optimizer: torch.optim.Optimizer, *_: object) -> None:
+        """Any optimizer is about to step: note the ones that are not the optimizer passed in."""
+        if optimizer is self.optimizer:
+            return
+        mine = {id(p) for p in self.params}
+        if any(id(p) in mine for g in optimizer.param_groups for p in g["params"]):
+            self.log.others.append(optimizer)
+        else:
+            self.log.strangers += 1
+
+    def _on_forward(self, args: tuple) -> None:
+        """A forward pass begins: its input, autograd's mode, and which modules are in eval mode."""
+        self.log.last_input = args[0] if args and isinstance(args[0], torch.Tensor) else None
         eval_modules = [
             f"'{n}' ({type(m).__name__})" if n else "the model"
             for n, m in self.model.named_modules()
@@ -144,8 +166,9 @@ class _Watch:
             if out.requires_grad:
                 out.register_hook(lambda g: setattr(self.log, "output_reached", True))
 
-    def _on_layer(self, where: str, module: nn.Module, args: tuple) -> None:
-        """A layer with parameters gets its input: compare dtype and device with its parameters'."""
+    def _on_layer(self, where: str, name: str, module: nn.Module, args: tuple) -> None:
+        """A layer with parameters gets its input: note that it ran; compare dtype and device with its parameters'."""
+        self.ran.add(name)
         p = next(module.parameters(recurse=False))
         for x in args:
             if not isinstance(x, torch.Tensor):
@@ -164,7 +187,7 @@ class _Watch:
         pred, target = (list(args) + [None, None])[:2]
         grad = isinstance(pred, torch.Tensor) and pred.requires_grad
         pred = pred.detach() if isinstance(pred, torch.Tensor) else pred
-        self.log.losses.append(_LossCall(pred, target, grad))
+        self.log.losses.append(_LossCall(pred, target, self.log.last_input, grad))
 
     def _on_loss_out(self, out: object) -> object:
         """The loss function returned: keep its output, and learn whether backward reaches it."""
@@ -187,6 +210,7 @@ class _Watch:
         for _ in range(steps):
             self.logs.append(_StepLog(leftover=[_clone(p.grad) for p in self.params]))
             torch.Tensor.backward = backward  # counted only while the step runs
+            any_step = register_optimizer_step_pre_hook(self._on_any_step)  # every optimizer's step(), this one's too
             try:
                 returned = step(self.model, X, y, self.loss_fn, self.optimizer)
             except Exception as error:  # a learner's step: any error becomes a finding
@@ -194,6 +218,7 @@ class _Watch:
                 return
             finally:
                 torch.Tensor.backward = original
+                any_step.remove()
             self.log.value = _as_float(returned)
             if self.log.value is None and self.log.losses and self.log.losses[0].out is not None:
                 self.log.value = _as_float(self.log.losses[0].out)

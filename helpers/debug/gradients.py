@@ -1,0 +1,154 @@
+"""What happened to the gradients: none reached the parameters, all were 0, cleared before the step, accumulated,
+or missing for some parameters only."""
+
+import math
+
+import torch
+
+from .report import Finding
+from .watch import _Watch
+
+ORDER_FIX = (
+    "the order is: y_pred = model(X); loss = loss_fn(y_pred, y); optimizer.zero_grad(); loss.backward(); "
+    "optimizer.step()."
+)
+
+
+def _no_graph(w: _Watch, seen: str, cause: str | None = None) -> Finding:
+    """no-graph: no gradient reached the parameters; the records tell how the graph was lost (unless `cause`)."""
+    return Finding(
+        "no-graph",
+        f"{seen} The loss has no gradient path to the parameters.",
+        cause or _graph_lost(w),
+        "compute y_pred = model(X) and loss = loss_fn(y_pred, y) with autograd on (no no_grad or "
+        "inference_mode in a training step, no .detach() in forward), call loss.backward() on that loss, and use "
+        ".item() only to print.",
+    )
+
+
+def _graph_lost(w: _Watch) -> str:
+    """How the graph was lost, from the forward passes, the loss's inputs and what backward reached."""
+    forwards, calls = [f for log in w.logs for f in log.forwards], w.calls()
+    outputs = [g for log in w.logs for _, g in log.outputs]
+    if any(f[1] for f in forwards):
+        return "the forward pass ran under torch.inference_mode(), which records no graph."
+    if any(not f[0] for f in forwards):
+        return "the forward pass ran under torch.no_grad(), which records no graph."
+    if outputs and not any(outputs):
+        return (
+            "the model's forward returns an output cut from the graph (a .detach(), .item() or torch.no_grad() "
+            "inside forward), so no gradient can flow back to the layers."
+        )
+    if calls and not any(c.pred_grad for c in calls):
+        return (
+            "the prediction was cut from its graph before the loss (.detach(), .item(), .numpy() or "
+            "torch.tensor(...) on it)."
+        )
+    if calls and not any(c.requires_grad for c in calls):
+        return "the loss was computed under torch.no_grad() or detached afterwards."
+    if any(log.loss_reached and not log.output_reached for log in w.logs):
+        return "the prediction was detached and then made to require grad again, so backward() stops before the model."
+    if any(log.output_reached for log in w.logs):
+        return (
+            "backward() reached the model's output but none of its layers: inside forward, the output was detached "
+            "(and made to require grad again)."
+        )
+    return (
+        "backward() was called on a tensor rebuilt from a number (torch.tensor(loss.item(), requires_grad=True)) "
+        "or detached, not on the loss computed from the model."
+    )
+
+
+def _zero_gradients(w: _Watch) -> Finding:
+    """zero-gradients: backward() ran and every gradient was exactly 0: the loss does not depend on the parameters."""
+    steps = len(w.logs)
+    return Finding(
+        "zero-gradients",
+        f"loss.backward() reached the parameters, but every gradient was exactly 0 in all {steps} "
+        f"step{'s' * (steps != 1)} (losses do not move).",
+        "the loss is a constant as far as the parameters go: it was multiplied by 0, or computed so that the "
+        "prediction cancels out (y_pred - y_pred, a clamp that cuts everything off), so there is nothing to learn.",
+        "compute the loss from the prediction and the targets, loss = loss_fn(model(X), y), with no factor 0; "
+        "after loss.backward(), p.grad.abs().max() should be above 0 for the parameters.",
+    )
+
+
+def _cleared(w: _Watch) -> Finding | None:
+    """grads-cleared: backward() made gradients, but they were None or 0 when optimizer.step() ran."""
+    for k, log in enumerate(w.logs, 1):
+        if not log.stepped or log.at_step is None:
+            continue
+        made = [i for i, g in log.fresh.items() if g.any()]
+        left = [log.at_step[i] for i in made]
+        if made and all(g is None or not g.any() for g in left):
+            what = "None" if all(g is None for g in left) else "all zeros"
+            return Finding(
+                "grads-cleared",
+                f"At step {k}, loss.backward() computed gradients, but when optimizer.step() ran they were {what}.",
+                "the gradients were cleared between loss.backward() and optimizer.step() (zero_grad in the wrong "
+                "place), so step() had nothing to apply (it skips parameters whose .grad is None).",
+                ORDER_FIX,
+            )
+    return None
+
+
+def _accumulation(w: _Watch) -> Finding | None:
+    """grads-accumulate: at some update the gradient was this step's plus the one left from the step before."""
+    for k, log in enumerate(w.logs):
+        if log.at_step is None or not log.fresh:
+            continue
+        clean = acc = fresh_sq = 0.0
+        for i, fresh in log.fresh.items():
+            g, left = log.at_step[i], log.leftover[i]
+            if g is None or left is None:
+                continue
+            clean += (g - fresh).double().pow(2).sum().item()
+            acc += (g - fresh - left).double().pow(2).sum().item()
+            fresh_sq += fresh.double().pow(2).sum().item()
+        if clean > 1e-10 * fresh_sq and acc <= 1e-4 * clean:
+            norm = math.sqrt(sum(g.double().pow(2).sum().item() for g in log.at_step if g is not None))
+            return Finding(
+                "grads-accumulate",
+                f"At step {k + 1} the gradient the optimizer used was that step's gradient plus the one left from "
+                f"step {k} (norm {norm:.3g} instead of {math.sqrt(fresh_sq):.3g}).",
+                "optimizer.zero_grad() is missing, so each loss.backward() adds to the old gradients.",
+                "call optimizer.zero_grad() in every step, before loss.backward().",
+            )
+    return None
+
+
+def _frozen(w: _Watch, trainable: list[int], changed: set[int], got_grad: set[int]) -> Finding | None:
+    """frozen: some parameters that should learn never changed (not in the optimizer, no gradient, or a 0 one)."""
+    idle = [i for i in trainable if i not in changed]
+    held = [i for i in idle if w.in_optimizer[i]]
+    groups = {
+        "not held": [i for i in idle if not w.in_optimizer[i]],
+        "never ran": [i for i in held if i not in got_grad and _layer(w.names[i]) not in w.ran],
+        "cut off": [i for i in held if i not in got_grad and _layer(w.names[i]) in w.ran],
+        "zero": [i for i in held if i in got_grad and not any(log.fresh[i].any() for log in w.logs if i in log.fresh)],
+    }
+    words = {
+        "not held": ("the optimizer does not hold {} (made from part of the model, or before layers were added)",
+                     "build the optimizer from model.parameters()"),
+        "never ran": ("no gradient reached {}: their layer never ran (made in __init__ but not used in forward?)",
+                      "use every layer in forward() (or delete it)"),
+        "cut off": ("no gradient reached {}, although their layer ran: its output was cut from the graph on the way "
+                    "to the loss (.detach() or torch.no_grad() inside forward)", "keep forward free of .detach()"),
+        "zero": ("the gradients of {} were all 0 (their output is multiplied by 0, or passes a ReLU that never fires)",
+                 "make sure every layer's output counts in the prediction"),
+    }
+    found = {kind: [w.names[i] for i in ids] for kind, ids in groups.items() if ids}
+    if not found:
+        return None
+    count = sum(len(names) for names in found.values())
+    return Finding(
+        "frozen",
+        f"{count} of {len(trainable)} trainable parameter tensors never changed, while the others did.",
+        "; ".join(words[kind][0].format(", ".join(names[:5])) for kind, names in found.items()) + ".",
+        "; ".join(words[kind][1] for kind in found) + ".",
+    )
+
+
+def _layer(name: str) -> str:
+    """The name of the module that holds a parameter: '0.weight' -> '0', 'weights' -> '' (the model itself)."""
+    return name.rpartition(".")[0]
