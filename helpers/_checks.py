@@ -177,6 +177,13 @@ def check_finite(name: str, value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def model_dtype(model: nn.Module) -> torch.dtype | None:
+    """Return the dtype model inputs must have: that of its first floating parameter (None: no check)."""
+    if any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules()):
+        return None  # integer token ids are the right input here
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+
+
 def check_input_dtype(name: str, value: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
     """Return model inputs whose dtype is the model's parameter dtype, else raise TypeError with the fix."""
     if dtype is None or value.dtype == dtype:

@@ -27,8 +27,9 @@ from ._checks import (
     check_pair,
     check_rows,
     check_tensor,
+    model_dtype,
 )
-from .training import _check_data, _check_model_parts, _first_train_step, _param_dtype
+from .training import _check_data, _check_model_parts, _first_train_step
 
 __all__ = [
     "DigitMLP", "DigitCNN", "accuracy", "confusion_matrix", "count_parameters", "predict_logits",
@@ -147,7 +148,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Return model(X) in eval mode under torch.inference_mode, computed in batches."""
     check_module("model", model)
-    X = check_input_dtype("X", check_rows("X", check_tensor("X", X)), _param_dtype(model))
+    X = check_input_dtype("X", check_rows("X", check_tensor("X", X)), model_dtype(model))
     check_int("batch_size", batch_size, minimum=1)
     device = next(model.parameters(), torch.empty(0)).device
     model.eval()
@@ -184,7 +185,7 @@ def fit_to_goal(
     check_loader("train_loader", train_loader)
     if not isinstance(val_data, (tuple, list)) or len(val_data) != 2:
         raise TypeError(f"val_data must be an (X_val, y_val) tuple of tensors, got {type(val_data).__name__}")
-    dtype = _param_dtype(model)
+    dtype = model_dtype(model)
     X_val, y_val = _check_data("val_data[0]", val_data[0], "val_data[1]", _check_labels("val_data[1]", val_data[1]), dtype)
     goal = check_number("goal", goal)
     if not 0 <= goal < 1:

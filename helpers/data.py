@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ._checks import check_fraction, check_number, check_pair, check_seed
+from ._checks import check_fraction, check_number, check_pair, check_path, check_save_path, check_seed
 
 __all__ = [
     "make_line_data",
@@ -122,7 +122,7 @@ def save_line_csv(path: str | os.PathLike, X: torch.Tensor, y: torch.Tensor) -> 
     X, y = check_pair("X", X, "y", y)
     if X.shape[1:] not in ((), (1,)) or y.shape[1:] not in ((), (1,)):
         raise ValueError(f"X and y must have shape [N] or [N, 1], got {list(X.shape)} and {list(y.shape)}")
-    path = Path(path)
+    path = check_save_path("path", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = zip(X.detach().cpu().reshape(-1).tolist(), y.detach().cpu().reshape(-1).tolist())
     lines = ["x,y"] + [f"{_shortest_float32(a)},{_shortest_float32(b)}" for a, b in rows]
@@ -134,10 +134,15 @@ def save_line_csv(path: str | os.PathLike, X: torch.Tensor, y: torch.Tensor) -> 
 
 def load_line_csv(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor]:
     """Read a CSV written by save_line_csv into (X, y), float32 of shape [N, 1]."""
-    path = Path(path)
+    path = check_path("path", path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a data file: give the path of the CSV file in it")
     if not path.is_file():
         raise FileNotFoundError(f"no data file at {path}")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file (a CSV written by save_line_csv is plain text)") from None
     if not lines or lines[0].strip().lower() != "x,y":
         raise ValueError(f"{path}: the first line must be the header 'x,y'")
     xs, ys = [], []

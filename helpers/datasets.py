@@ -16,9 +16,18 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
-from ._checks import check_bool, check_device, check_fraction, check_int, check_loader, check_number, check_seed
+from ._checks import (
+    check_bool,
+    check_device,
+    check_fraction,
+    check_int,
+    check_loader,
+    check_number,
+    check_seed,
+    model_dtype,
+)
 from .saving import _as_path, _atomic_save, _safe_load
-from .training import _check_model_parts, _epoch_loss, _evaluator, _first, _param_dtype
+from .training import _check_model_parts, _epoch_loss, _evaluator, _first
 
 __all__ = [
     "DATASET_KEYS",
@@ -175,6 +184,6 @@ def evaluate_loss(
     device = next(model.parameters(), torch.empty(0)).device if device is None else check_device("device", device)
     model.to(device)
     test = _evaluator(model, loss_fn)
-    first = _first("loader", True, _param_dtype(model), device, test)
+    first = _first("loader", True, model_dtype(model), device, test)
     # _epoch_loss sums loss * batch size and divides by the number of samples: right for mean losses
     return _epoch_loss(test, loader, device, first).item()

@@ -22,6 +22,8 @@ def get_device() -> torch.device:
 def set_seed(seed: int) -> None:
     """Seed Python's random, torch (every device) and NumPy when it is installed."""
     seed = check_int("seed", seed, minimum=0)
+    if seed >= 2**64:
+        raise ValueError(f"seed must be less than 2**64 (torch's limit), got {seed}")
     random.seed(seed)
     torch.manual_seed(seed)
     try:

@@ -3,15 +3,14 @@
 import torch
 from torch import nn
 
-from ._checks import check_pair, check_tensor
+from ._checks import check_finite, check_input_dtype, check_module, check_pair, check_rows, check_tensor, model_dtype
 
 __all__ = ["predict", "mae", "mse", "least_squares_fit"]
 
 
 def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     """Return the model's predictions for X in eval mode under torch.inference_mode, on X's device."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_module("model", model)
     X = check_tensor("X", X)
     param = next(model.parameters(), None)
     if param is not None and param.device != X.device:
@@ -19,6 +18,7 @@ def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
             f"model is on {param.device} but X is on {X.device}: move both to one device, "
             "e.g. X = X.to(device) and model.to(device)"
         )
+    check_input_dtype("X", X, model_dtype(model))
     model.eval()
     with torch.inference_mode():
         return model(X)
@@ -39,6 +39,7 @@ def mse(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
 def _check_shapes(y_pred: object, y_true: object) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the pair if they are tensors of one shape (no silent broadcasting), else raise."""
     y_pred, y_true = check_pair("y_pred", y_pred, "y_true", y_true)
+    check_rows("y_pred", y_pred)
     if y_pred.shape != y_true.shape:
         raise ValueError(
             f"y_pred and y_true must have the same shape, got {list(y_pred.shape)} and {list(y_true.shape)}"
@@ -55,6 +56,11 @@ def least_squares_fit(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
         raise ValueError(f"X and y must have shape [N, 1], got {list(X.shape)} and {list(y.shape)}")
     if len(X) < 2:
         raise ValueError(f"least_squares_fit needs at least 2 points, got {len(X)}")
+    check_finite("X", X)
+    check_finite("y", y)
+    if bool((X == X[0]).all()):
+        raise ValueError(f"every X is {X[0].item()}: many lines pass through points above one x, so there is no "
+                         "single best line; use data with at least two different x values")
     A = torch.cat([X, torch.ones_like(X)], dim=1).double().cpu()
     solution = torch.linalg.lstsq(A, y.reshape(-1, 1).double().cpu()).solution
     return solution[0, 0].item(), solution[1, 0].item()

@@ -25,8 +25,15 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from ._checks import check_bool, check_device, check_int, check_module, check_optimizer, check_optimizer_holds
-from ._checks import check_save_path
+from ._checks import (
+    check_bool,
+    check_device,
+    check_int,
+    check_module,
+    check_optimizer,
+    check_optimizer_holds,
+    check_save_path,
+)
 
 __all__ = ["save_model", "load_model", "save_checkpoint", "load_checkpoint"]
 

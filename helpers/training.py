@@ -27,6 +27,7 @@ from ._checks import (
     check_optimizer_holds,
     check_pair,
     check_rows,
+    model_dtype,
 )
 
 __all__ = ["History", "train_step", "test_step", "fit"]
@@ -67,13 +68,6 @@ def _check_model_parts(model: object, loss_fn: object, optimizer: object = _UNUS
 def _device_of(model: nn.Module) -> torch.device:
     """Return the device of the model's first parameter (cpu for a model without parameters)."""
     return next(model.parameters(), torch.empty(0)).device
-
-
-def _param_dtype(model: nn.Module) -> torch.dtype | None:
-    """Return the dtype model inputs must have: that of its first floating parameter (None: no check)."""
-    if any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules()):
-        return None  # integer token ids are the right input here
-    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
 
 
 def _check_data(x_name: str, X: object, y_name: str, y: object, dtype: torch.dtype | None) -> tuple:
@@ -304,7 +298,7 @@ def fit(
     eval_every = check_int("eval_every", eval_every, minimum=1)
     progress = check_bool("progress", progress)
     device = _device_of(model) if device is None else check_device("device", device)
-    dtype = _param_dtype(model)
+    dtype = model_dtype(model)
     train = _as_batches("train_data", train_data, device, dtype)
     val = _as_batches("val_data", val_data, device, dtype)
     _check_same_samples(train, val, loss_fn)

@@ -1,5 +1,6 @@
 """make_line_data and the splits: shapes, the course's numbers, reproducible noise and shuffles."""
 
+import pytest
 import torch
 
 import helpers
@@ -81,3 +82,17 @@ def test_csv_round_trip_is_exact_and_readable(tmp_path):
     lines = path.read_text().splitlines()
     assert lines[0] == "x,y" and lines[2].startswith("0.02,")
     assert max(len(line) for line in lines) <= 24  # shortest float32 text, not 17-digit doubles
+
+
+def test_csv_paths_that_are_folders_or_not_paths_are_named(tmp_path):
+    X, y = helpers.make_line_data()
+    with pytest.raises(ValueError, match="is a folder: give a file name in it"):
+        helpers.save_line_csv(tmp_path, X, y)
+    with pytest.raises(ValueError, match="is a folder, not a data file"):
+        helpers.load_line_csv(tmp_path)
+    with pytest.raises(TypeError, match="path must be a str or pathlib.Path"):
+        helpers.load_line_csv(3)
+    (tmp_path / "image.csv").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ValueError, match="image.csv is not a text file"):
+        helpers.load_line_csv(tmp_path / "image.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image.csv"]

@@ -3,6 +3,7 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 
 import helpers
@@ -38,3 +39,11 @@ def test_set_seed_repeats_torch_random_and_numpy():
 def test_set_seed_42_gives_the_reference_model():
     helpers.set_seed(42)
     assert round(helpers.LinearRegressionModel().weights.item(), 4) == 0.3367
+
+
+def test_set_seed_refuses_seeds_torch_cannot_take():
+    with pytest.raises(ValueError, match=r"seed must be less than 2\*\*64"):
+        helpers.set_seed(2**64)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        helpers.set_seed(True)
+    helpers.set_seed(2**64 - 1)  # the largest one works

@@ -36,3 +36,30 @@ def test_least_squares_recovers_the_line_exactly_and_beats_any_other_line(line):
     best = helpers.mse(w * X + b, y)
     for dw, db in [(0.01, 0), (-0.01, 0), (0, 0.01), (0, -0.01)]:
         assert helpers.mse((w + dw) * X + (b + db), y) > best
+
+
+def test_predict_names_a_dtype_that_does_not_match_the_model(line, seeded):
+    model = helpers.LinearRegressionModelV2()
+    with pytest.raises(TypeError, match=r"X holds floating-point numbers of dtype torch.float64.*X = X.float\(\)"):
+        helpers.predict(model, line[0].double())
+    with pytest.raises(TypeError, match="X holds integer numbers"):
+        helpers.predict(model, line[0].long())
+    embed = torch.nn.Embedding(5, 1)  # integer ids are the right input for an embedding
+    assert helpers.predict(embed, torch.tensor([0, 4])).shape == (2, 1)
+
+
+def test_metrics_refuse_empty_tensors_instead_of_returning_nan():
+    with pytest.raises(ValueError, match="y_pred is empty"):
+        helpers.mae(torch.zeros(0, 1), torch.zeros(0, 1))
+    with pytest.raises(ValueError, match="y_pred is empty"):
+        helpers.mse(torch.zeros(0), torch.zeros(0))
+
+
+def test_least_squares_refuses_nan_and_a_single_x_value():
+    X, y = helpers.make_line_data()
+    X_nan = X.clone()
+    X_nan[5] = float("nan")
+    with pytest.raises(ValueError, match=r"X holds 1 NaN or infinite value\(s\) \(first rows: \[5\]\)"):
+        helpers.least_squares_fit(X_nan, y)
+    with pytest.raises(ValueError, match="every X is 0.5: .*no single best line"):
+        helpers.least_squares_fit(torch.full((4, 1), 0.5), torch.rand(4, 1))
