@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ._checks import check_int, check_number, check_pair
+from ._checks import check_int, check_module, check_number, check_pair, check_tensor
 from .evaluation import least_squares_fit
 from .models import LinearRegressionModel
 from .training import History, _test_loss, _train_step
@@ -67,6 +67,7 @@ def loss_grid(
     """Return the loss for every (bias, weight) pair: shape [len(biases), len(weights)], for contours."""
     X, y = check_pair("X", X, "y", y)
     _check_choice("loss", loss, LOSSES)
+    weights, biases = check_tensor("weights", weights), check_tensor("biases", biases)
     y_pred = weights.reshape(1, -1, 1) * X.reshape(1, 1, -1) + biases.reshape(-1, 1, 1)
     error = y_pred - y.reshape(1, 1, -1)
     return error.abs().mean(-1) if loss == "L1" else error.pow(2).mean(-1)
@@ -94,6 +95,7 @@ def split_summary(
 
 def two_parameters(model: nn.Module) -> tuple[float, float] | None:
     """Return (weight, bias) of a model with exactly two scalar parameters, else None."""
+    check_module("model", model)
     values = [p.detach().reshape(-1) for p in model.parameters()]
     if len(values) != 2 or any(v.numel() != 1 for v in values):
         return None
@@ -122,6 +124,9 @@ def train_run(
     seed: int = 42,
 ) -> TrainingRun:
     """Train a copy of `model` (default: seed-42 LinearRegressionModel) as helpers.fit does; stop if it diverges."""
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            raise TypeError(f"{name} must be an (X, y) tuple of tensors, got {type(data).__name__}")
     X_train, y_train = check_pair("train_data[0]", train_data[0], "train_data[1]", train_data[1])
     X_val, y_val = check_pair("val_data[0]", val_data[0], "val_data[1]", val_data[1])
     lr, epochs = check_number("lr", lr), check_int("epochs", epochs, minimum=1)

@@ -113,3 +113,16 @@ def test_two_parameters_only_for_weight_and_bias_models():
 def test_bad_choices_are_named(line, call, message):
     with pytest.raises(ValueError, match=message):
         call(*line)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda X, y: explore.loss_grid(X, y, [0.5, 0.7], torch.tensor([0.3])), TypeError, "weights must be a torch.Tensor"),
+        (lambda X, y: explore.two_parameters("model"), TypeError, "model must be a torch.nn.Module"),
+        (lambda X, y: explore.train_run(X, (X, y), lr=0.1, epochs=1), TypeError, r"train_data must be an \(X, y\) tuple"),
+    ],
+)
+def test_bad_arguments_are_named(line, call, error, message):
+    with pytest.raises(error, match=message):
+        call(*line)
