@@ -190,8 +190,8 @@ q2 = _ex.problem(
          "answer lies between them.",
     starter='lr_mse = ____  # a learning rate for MSE + SGD, 100 epochs',
     hint="Bisect: if a rate is too slow, try one halfway to the rate that blew up; if it blows up or bounces, go "
-         "halfway back. A run with `train_path(nn.MSELoss(), lambda p: torch.optim.SGD(p, lr=...), epochs=100)` "
-         "shows where each rate ends.",
+         "halfway back. The notebook's `train_path` function, given a number of epochs, shows where a rate ends "
+         "(the last point of its path).",
     solution='lr_mse = 0.7',
 )
 
