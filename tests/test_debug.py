@@ -1000,3 +1000,13 @@ def test_every_code_is_listed_and_found_by_some_test():
 
     source = inspect.getsource(sys.modules[__name__])
     assert all(f'"{code}"' in source for code in CODES), [c for c in CODES if f'"{code}"' not in source]
+
+
+def test_a_converged_model_is_clean_but_a_tiny_learning_rate_is_not():
+    model, loss_fn, optimizer, X, y = patient("line", lr=0.5)
+    for _ in range(400):  # the clean line: MSE reaches float32's floor
+        helpers.train_step(model, X, y, loss_fn, optimizer)
+    report = diagnose(helpers.train_step, model, loss_fn, optimizer, X, y)
+    assert report.codes == [] and max(report.losses) < 1e-9
+    report = doctor(helpers.train_step, "line", lr=1e-12)
+    assert report.codes == ["no-update"] and "too small" in report[0].cause

@@ -46,10 +46,17 @@ def _from_updates(w: _Watch) -> list[Finding]:
         return [_zero_gradients(w)]
     found = [f for f in (_accumulation(w), _cleared(w), _not_used(w), _repeated(w)) if f is not None]
     if not changed and not any(f.code in ("grads-cleared", "optimizer-not-used") for f in found):
-        found.append(_no_update(w, got_grad))
+        if not _converged(w):
+            found.append(_no_update(w, got_grad))
     elif changed:
         found += [f for f in (_frozen(w, trainable, changed, got_grad),) if f is not None]
     return found
+
+
+def _converged(w: _Watch) -> bool:
+    """Every step ran and every gradient was tiny: the model sits at a minimum, so updates too small to see are fine."""
+    grads = [g for log in w.logs for g in log.fresh.values()]
+    return all(log.stepped for log in w.logs) and bool(grads) and max(g.abs().max().item() for g in grads) <= 1e-5
 
 
 def _all_frozen(w: _Watch) -> Finding:
