@@ -101,3 +101,79 @@ def test_digit_cnn_is_the_network_notebook_09_writes_out():
     assert C.count_parameters(model) == convs + head
     assert C.count_parameters(model.features) == convs
     assert model.features(torch.zeros(2, 1, 8, 8)).shape == (2, 1024)
+
+
+# --- bad input: silently wrong before, now a clear error ---------------------------------------------
+
+
+@pytest.mark.parametrize("y_hat, y, error, match", [
+    (torch.eye(3), torch.tensor([0, 1, 3]), ValueError, r"y holds the label 3, but there are 3 classes \(labels 0 to 2\)"),
+    (torch.eye(3), torch.tensor([0, -1, 2]), ValueError, "y holds the label -1"),
+    (torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), ValueError, "empty: the accuracy of no predictions is undefined"),
+    (torch.full((3, 3), float("nan")), torch.tensor([0, 1, 2]), ValueError, "y_hat holds NaN scores"),
+    (torch.eye(3), torch.tensor([0.0, 1.0, 2.0]), TypeError, r"y must hold integer class labels, got torch.float32: use y.long\(\)"),
+    (torch.eye(3), torch.tensor([[0], [1], [2]]), ValueError, r"y must be class labels of shape \[N\], got \[3, 1\]: use y.squeeze\(1\)"),
+    (torch.tensor([[0.3], [-2.0], [1.0]]), torch.tensor([1, 0, 1]), ValueError, "with one score per sample, argmax is always 0"),
+    (torch.tensor([0.9, 0.2, 0.7]), torch.tensor([1, 0, 1]), TypeError, "y_hat must hold integer class labels"),
+])
+def test_accuracy_refuses_what_would_give_a_plausible_wrong_number(y_hat, y, error, match):
+    with pytest.raises(error, match=match):
+        C.accuracy(y_hat, y)
+
+
+def test_confusion_matrix_refuses_empty_input_and_names_the_tensor_with_a_bad_label():
+    empty = torch.zeros(0, dtype=torch.long)
+    with pytest.raises(ValueError, match="y_pred and y are empty"):
+        C.confusion_matrix(empty, empty)
+    with pytest.raises(ValueError, match="y_pred and y are empty"):
+        C.confusion_matrix(empty, empty, num_classes=3)
+    with pytest.raises(ValueError, match="y_pred holds the label -1"):
+        C.confusion_matrix(torch.tensor([0, -1]), torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="y must hold integer class labels"):
+        C.confusion_matrix(torch.tensor([0, 1]), torch.tensor([True, False]))
+
+
+def _goal_setup():
+    X, y = _blobs()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    return model, DataLoader(TensorDataset(X, y), batch_size=32), (X, y), torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize("change, error, match", [
+    ({"loss_fn": nn.CrossEntropyLoss}, TypeError, "loss_fn must be a loss function, got the class CrossEntropyLoss"),
+    ({"loss_fn": "cross entropy"}, TypeError, "loss_fn must be callable"),
+    ({"optimizer": None}, TypeError, "optimizer must be a torch.optim.Optimizer"),
+    ({"optimizer": torch.optim.Adam(nn.Linear(4, 3).parameters())}, ValueError, "optimizer holds none of model's parameters"),
+    ({"train_loader": DataLoader(TensorDataset(*_blobs()), batch_size=500, drop_last=True)}, ValueError,
+     "train_loader yields no batches: drop_last=True"),
+    ({"train_loader": DataLoader(TensorDataset(_blobs()[0]), batch_size=32)}, ValueError, r"batches of 1 item\(s\)"),
+    ({"train_loader": DataLoader(TensorDataset(_blobs()[0], _blobs()[1].float()), batch_size=32)}, TypeError,
+     r"y in train_loader's batches holds class labels as torch.float32.*y.long\(\)"),
+    ({"val_data": (_blobs()[0].double(), _blobs()[1])}, TypeError, r"val_data\[0\] holds floating-point numbers of dtype torch.float64"),
+    ({"val_data": _blobs()[0]}, TypeError, r"val_data must be an \(X_val, y_val\) tuple"),
+])
+def test_fit_to_goal_refuses_bad_input_before_its_first_update(change, error, match):
+    model, loader, val, optimizer = _goal_setup()
+    args = {"model": model, "train_loader": loader, "val_data": val, "loss_fn": nn.CrossEntropyLoss(),
+            "optimizer": optimizer, "goal": 0.9, "max_epochs": 2, **change}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(error, match=match):
+        C.fit_to_goal(**args)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_fit_to_goal_names_validation_labels_the_model_has_no_class_for():
+    model, loader, (X, y), optimizer = _goal_setup()  # the model's 3 classes show in its first output
+    with pytest.raises(ValueError, match=r"val_data\[1\] holds the label 3, but there are 3 classes"):
+        C.fit_to_goal(model, loader, (X, y + 1), nn.CrossEntropyLoss(), optimizer, goal=0.9, max_epochs=2)
+
+
+def test_count_parameters_and_predict_logits_name_their_mistakes():
+    with pytest.raises(TypeError, match=r"got the class DigitCNN: create one with DigitCNN\(\)"):
+        C.count_parameters(C.DigitCNN)
+    with pytest.raises(TypeError, match="trainable_only must be True or False"):
+        C.count_parameters(C.DigitMLP(), trainable_only="yes")
+    with pytest.raises(ValueError, match="X is empty"):
+        C.predict_logits(C.DigitMLP(), torch.zeros(0, 1, 8, 8))
+    with pytest.raises(TypeError, match="X holds floating-point numbers of dtype torch.float64"):
+        C.predict_logits(C.DigitMLP(), torch.zeros(2, 1, 8, 8, dtype=torch.float64))

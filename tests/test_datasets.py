@@ -338,3 +338,50 @@ def test_evaluate_loss_refuses_bad_arguments(datasets):
         evaluate_loss("model", test, nn.MSELoss())
     with pytest.raises(TypeError, match="loss_fn"):
         evaluate_loss(model, test, "mse")
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+
+def test_a_png_is_not_a_torch_file_and_the_message_never_advises_weights_only_false(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (8, 8)).save(tmp_path / "digit.png")
+    with pytest.raises(ValueError, match="could not read .*digit.png: it is a PNG image, not a file written by torch.save") as err:
+        load_tensor_dataset(tmp_path / "digit.png")
+    assert "weights_only=False" not in str(err.value) and "Python objects" not in str(err.value)
+    (tmp_path / "noise.pt").write_bytes(bytes(range(1, 256)) * 4)  # binary, not a known kind: torch itself fails
+    with pytest.raises(ValueError, match="noise.pt: the file is truncated, corrupted or not a torch file") as err:
+        load_tensor_dataset(tmp_path / "noise.pt")
+    assert "weights_only" not in str(err.value)
+
+
+def test_saving_a_dataset_onto_a_folder_writes_nothing(tmp_path, dataset):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(ValueError, match="is a folder: give a file name in it"):
+        save_tensor_dataset(tmp_path / "data", dataset)
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_make_loaders_refuses_a_dataset_without_labels():
+    with pytest.raises(ValueError, match=r"train_dataset holds 1 tensor\(s\) per sample.*TensorDataset\(X, y\)"):
+        make_loaders(TensorDataset(torch.zeros(8, 1)))
+
+
+def test_evaluate_loss_names_loaders_that_yield_nothing_or_no_labels_and_wrong_shapes(datasets):
+    model = helpers.LinearRegressionModelV2()
+    X, y = datasets[1].tensors
+    cases = [
+        (DataLoader(TensorDataset(X), batch_size=8), ValueError, r"loader yields batches of 1 item\(s\)"),
+        (DataLoader(datasets[1], batch_size=200, drop_last=True), ValueError, "loader yields no batches: drop_last=True"),
+        (DataLoader(TensorDataset(X, y.squeeze(1)), batch_size=8), ValueError, r"targets \(y in loader's batches\) have shape \[8\]"),
+        (DataLoader(TensorDataset(X.double(), y), batch_size=8), TypeError, "X in loader's batches holds floating-point numbers of dtype torch.float64"),
+    ]
+    for loader, error, match in cases:
+        with pytest.raises(error, match=match):
+            evaluate_loss(model, loader, nn.MSELoss())
+    _, test = make_loaders(*datasets)
+    with pytest.raises(ValueError, match="device='gpu' is not a device name"):
+        evaluate_loss(model, test, nn.MSELoss(), device="gpu")
+    with pytest.raises(TypeError, match="loss_fn must be a loss function, got the class MSELoss"):
+        evaluate_loss(model, test, nn.MSELoss)
