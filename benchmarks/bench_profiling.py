@@ -6,7 +6,11 @@ one warm-up call each, then N timed rounds; 3N for the comparisons with runs of 
 less, which a pause of the program disturbs most) on one CPU thread, as the notebook does:
   - loading one epoch: decode the PNG files at every access (DataLoader over an ImageFolder) ->
     decode once, DataLoader over a TensorDataset (per-item indexing + collate) -> slice the tensors by batch;
+  - the one-time cost of decoding once (dataset_to_tensors) against one epoch from the files (a ratio near 1:
+    decoding once costs about one slow epoch, paid up front);
   - one epoch of training (45 steps, Adam) of the MLP and of the CNN, fed from PNG files -> sliced tensors;
+  - the same epochs' training steps alone, timed inside the loop: with PIL's decoding between the steps and with
+    nothing between them (Amdahl's law assumes they take the same time; notebook 11 shows they need not);
   - accuracy of 1,437 predictions: a Python loop over 0-d tensors -> one vectorised comparison;
   - loading one epoch from PNG files with num_workers=2 -> num_workers=0 (a ratio below 1 means workers lose).
 With --runs R the whole measurement is repeated R times and the table shows the median ratio and its range.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from collections.abc import Callable, Iterator
 
 import torch
@@ -55,7 +60,7 @@ def accuracy_loop(y_pred: torch.Tensor, y: torch.Tensor) -> float:
     return correct / len(y)
 
 
-def _pipelines(folder: vision.ImageFolder, X: torch.Tensor, y: torch.Tensor) -> dict[str, Callable[[], object]]:
+def pipelines(folder: vision.ImageFolder, X: torch.Tensor, y: torch.Tensor) -> dict[str, Callable[[], object]]:
     """name -> a function that makes one epoch of batches, each way the notebook compares."""
     return {
         "files": lambda: DataLoader(folder, batch_size=BATCH, shuffle=True, generator=seeded()),
@@ -66,7 +71,7 @@ def _pipelines(folder: vision.ImageFolder, X: torch.Tensor, y: torch.Tensor) -> 
     }
 
 
-def _trainer(Model: type[nn.Module], make_batches: Callable[[], object]) -> Callable[[], None]:
+def trainer(Model: type[nn.Module], make_batches: Callable[[], object]) -> Callable[[], None]:
     """A function that trains one fresh Model for one epoch of make_batches(), step after step."""
     model, loss_fn = Model(), nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -76,6 +81,34 @@ def _trainer(Model: type[nn.Module], make_batches: Callable[[], object]) -> Call
             helpers.train_step(model, X, y, loss_fn, optimizer)
 
     return epoch
+
+
+def timed_parts(model: nn.Module, batches: object, optimizer: torch.optim.Optimizer,
+                loss_fn: nn.Module) -> tuple[float, float]:
+    """Train on every batch; return (seconds getting the batches, seconds in the training steps): the notebook's."""
+    data = training = 0.0
+    batches = iter(batches)
+    while True:
+        start = time.perf_counter()
+        batch = next(batches, None)
+        fetched = time.perf_counter()
+        if batch is None:
+            return data, training
+        helpers.train_step(model, *batch, loss_fn, optimizer)
+        data, training = data + (fetched - start), training + (time.perf_counter() - fetched)
+
+
+def steps_alone(Model: type[nn.Module], make: dict[str, Callable[[], object]], repeats: int) -> dict[str, Timing]:
+    """The training steps' own seconds per epoch, fed from the files and from sliced tensors, taking turns."""
+    models = {source: Model() for source in ("files", "sliced")}
+    optimizers = {source: torch.optim.Adam(model.parameters(), lr=1e-3) for source, model in models.items()}
+    seconds: dict[str, list[float]] = {source: [] for source in models}
+    for round_ in range(repeats + 1):  # round 0 is the warm-up
+        for source, model in models.items():
+            training = timed_parts(model, make[source](), optimizers[source], nn.CrossEntropyLoss())[1]
+            if round_:
+                seconds[source].append(training)
+    return {source: Timing(tuple(values)) for source, values in seconds.items()}
 
 
 def _row(before: str, after: str, timings: dict[str, Timing], slow: str, fast: str) -> dict:
@@ -99,15 +132,18 @@ def measure(repeats: int = 5) -> dict[str, dict]:
         folder = vision.ImageFolder(vision.digits_folder("train"),
                                     transform=vision.Compose([vision.Grayscale(), vision.ToTensor()]))
         X, y = vision.dataset_to_tensors(folder)
-        make = _pipelines(folder, X, y)
+        make = pipelines(folder, X, y)
 
         def epoch(*names: str, n: int) -> dict[str, Timing]:
             return time_interleaved({name: (lambda f=make[name]: list(f())) for name in names}, repeats=n)
 
         fix_1, fix_2 = epoch("files", "collate", n=repeats), epoch("collate", "sliced", n=short)
         both, workers = epoch("files", "sliced", n=repeats), epoch("files", "files, 2 workers", n=repeats)
-        train = {Model.__name__: time_interleaved({source: _trainer(Model, make[source]) for source in ("files", "sliced")},
+        decode = time_interleaved({"once": lambda: vision.dataset_to_tensors(folder),
+                                   "files": lambda: list(make["files"]())}, repeats=repeats)
+        train = {Model.__name__: time_interleaved({source: trainer(Model, make[source]) for source in ("files", "sliced")},
                                                   repeats=repeats) for Model in (DigitMLP, DigitCNN)}
+        alone = {Model.__name__: steps_alone(Model, make, repeats) for Model in (DigitMLP, DigitCNN)}
         with torch.inference_mode():
             y_pred = DigitMLP()(X).argmax(dim=1)
         metric = time_interleaved({"loop": lambda: accuracy_loop(y_pred, y), "vectorised": lambda: accuracy(y_pred, y)},
@@ -119,8 +155,14 @@ def measure(repeats: int = 5) -> dict[str, dict]:
                                   "files", "collate"),
         "load: slice by batch": _row("DataLoader(TensorDataset)", "slice tensors by batch", fix_2, "collate", "sliced"),
         "load: both fixes": _row("decode PNGs every epoch", "slice tensors by batch", both, "files", "sliced"),
+        "load: decode once, its one-time cost": _row("one epoch from PNG files", "decoding every image once", decode,
+                                                      "files", "once"),
         "train MLP epoch": _row("from PNG files", "from sliced tensors", train["DigitMLP"], "files", "sliced"),
         "train CNN epoch": _row("from PNG files", "from sliced tensors", train["DigitCNN"], "files", "sliced"),
+        "train MLP epoch: the steps alone": _row("decoding between steps", "nothing between steps",
+                                                 alone["DigitMLP"], "files", "sliced"),
+        "train CNN epoch: the steps alone": _row("decoding between steps", "nothing between steps",
+                                                 alone["DigitCNN"], "files", "sliced"),
         "accuracy": _row("Python loop", "vectorised", metric, "loop", "vectorised"),
         "load: num_workers=2": _row("num_workers=0", "num_workers=2", workers, "files", "files, 2 workers"),
     }
