@@ -50,6 +50,9 @@ class DigitMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return one logit per class for each image."""
+        if x.dim() < 2 or x[0].numel() != self.layers[1].in_features:
+            raise ValueError(f"DigitMLP(in_features={self.layers[1].in_features}) expects a batch of images of that "
+                             f"many pixels each, got shape {list(x.shape)}")
         return self.layers(x)
 
 
@@ -73,6 +76,8 @@ class DigitCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return one logit per class for each image [N, 1, 8, 8]."""
+        if x.dim() != 4 or x.shape[1:] != (1, 8, 8):
+            raise ValueError(f"DigitCNN expects a batch of grey 8x8 images, shape [N, 1, 8, 8], got {list(x.shape)}")
         return self.classifier(self.features(x))
 
 

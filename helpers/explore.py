@@ -14,7 +14,7 @@ from torch import nn
 from ._checks import check_int, check_module, check_number, check_pair, check_tensor
 from .evaluation import least_squares_fit
 from .models import LinearRegressionModel
-from .training import History, _test_loss, _train_step
+from .training import History, _first_test_loss, _first_train_step, _test_loss, _train_step
 
 __all__ = [
     "LOSSES",
@@ -146,8 +146,12 @@ def train_run(
     if start is not None:
         run.path.append(start)
     for epoch in range(1, epochs + 1):
-        train_loss = _train_step(model, X_train, y_train, loss_fn, opt).item()
-        val_loss = _test_loss(model, X_val, y_val, loss_fn).item()
+        if epoch == 1:  # the first step checks the shapes (a [N] target against [N, 1] predictions)
+            train_loss = _first_train_step(model, X_train, y_train, loss_fn, opt, "train_data[1]").item()
+            val_loss = _first_test_loss(model, X_val, y_val, loss_fn, "val_data[1]").item()
+        else:
+            train_loss = _train_step(model, X_train, y_train, loss_fn, opt).item()
+            val_loss = _test_loss(model, X_val, y_val, loss_fn).item()
         if not all(math.isfinite(v) and v < DIVERGED for v in (train_loss, val_loss)):
             run.diverged_at = epoch
             break

@@ -177,3 +177,13 @@ def test_count_parameters_and_predict_logits_name_their_mistakes():
         C.predict_logits(C.DigitMLP(), torch.zeros(0, 1, 8, 8))
     with pytest.raises(TypeError, match="X holds floating-point numbers of dtype torch.float64"):
         C.predict_logits(C.DigitMLP(), torch.zeros(2, 1, 8, 8, dtype=torch.float64))
+
+
+def test_the_digit_models_name_images_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"DigitCNN expects a batch of grey 8x8 images, shape \[N, 1, 8, 8\], got \[2, 64\]"):
+        C.DigitCNN()(torch.rand(2, 64))
+    with pytest.raises(ValueError, match=r"got \[2, 1, 28, 28\]"):
+        C.DigitCNN()(torch.rand(2, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"DigitMLP\(in_features=64\) expects .* got shape \[2, 1, 28, 28\]"):
+        C.DigitMLP()(torch.rand(2, 1, 28, 28))
+    assert C.DigitMLP()(torch.rand(2, 64)).shape == (2, 10)  # flat pixels are fine: the same 64 numbers

@@ -121,6 +121,8 @@ def test_bad_choices_are_named(line, call, message):
         (lambda X, y: explore.loss_grid(X, y, [0.5, 0.7], torch.tensor([0.3])), TypeError, "weights must be a torch.Tensor"),
         (lambda X, y: explore.two_parameters("model"), TypeError, "model must be a torch.nn.Module"),
         (lambda X, y: explore.train_run(X, (X, y), lr=0.1, epochs=1), TypeError, r"train_data must be an \(X, y\) tuple"),
+        (lambda X, y: explore.train_run((X, y.squeeze(1)), (X, y), lr=0.1, epochs=1), ValueError,
+         r"targets \(train_data\[1\]\) have shape \[50\].*y = y.unsqueeze\(1\)"),
     ],
 )
 def test_bad_arguments_are_named(line, call, error, message):
