@@ -106,3 +106,12 @@ def test_redraw_is_fast(default):
     for i in range(10):
         slider.value = 30 + i
     assert (time.perf_counter() - start) / 10 < 0.3
+
+
+def test_the_titles_name_the_image_its_true_class_and_the_verdict(default):
+    default.controls["index"].value = 3
+    r = default.result
+    left, right = default.figure.axes
+    assert left.get_title() == f"image 3: true class {r['label']}"  # "true class 8", never "a 8"
+    assert right.get_title().startswith(f"predicted {r['pred']} (") and right.get_title().endswith(
+        "right" if r["pred"] == r["label"] else "wrong")

@@ -117,7 +117,7 @@ def digit_explorer(model: nn.Module | None = None, dataset: Any = None, *, index
             bar.set_facecolor(PICKED if i == r["pred"] else BAR)
             bar.set_hatch("//" if i == r["pred"] else "")
         moving["true"].set_data([r["label"]], [1.04])
-        moving["ltitle"].set_text(f"test image {r['index']}: a {names[r['label']]}")
+        moving["ltitle"].set_text(f"image {r['index']}: true class {names[r['label']]}")
         moving["rtitle"].set_text(f"predicted {names[r['pred']]} ({r['probs'][r['pred']].item():.0%}): "
                                   + ("right" if r["pred"] == r["label"] else "wrong"))
         return blitted
