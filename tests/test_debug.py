@@ -1010,3 +1010,17 @@ def test_a_converged_model_is_clean_but_a_tiny_learning_rate_is_not():
     assert report.codes == [] and max(report.losses) < 1e-9
     report = doctor(helpers.train_step, "line", lr=1e-12)
     assert report.codes == ["no-update"] and "too small" in report[0].cause
+
+
+@pytest.mark.parametrize("kind", ["line", "cnn"])
+def test_grads_accumulate_is_found_through_gradient_clipping(kind):
+    def step_clipped_without_zero_grad(model, X, y, loss_fn, optimizer):
+        model.train()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.1)  # scales the sum, old gradient included
+        optimizer.step()
+        return loss.item()
+
+    report = doctor(step_clipped_without_zero_grad, kind, opt="adam")
+    assert report.codes == ["grads-accumulate"], [str(f) for f in report]

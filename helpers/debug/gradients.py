@@ -93,24 +93,25 @@ def _cleared(w: _Watch) -> Finding | None:
 
 
 def _accumulation(w: _Watch) -> Finding | None:
-    """grads-accumulate: at some update the gradient was this step's plus the one left from the step before."""
+    """grads-accumulate: at some update the gradient was this step's plus the one left from the step before.
+
+    Both are compared up to one common factor, so gradients clipped by their total norm are read right too."""
     for k, log in enumerate(w.logs):
         if log.at_step is None or not log.fresh:
             continue
-        clean = acc = fresh_sq = 0.0
-        for i, fresh in log.fresh.items():
-            g, left = log.at_step[i], log.leftover[i]
-            if g is None or left is None:
-                continue
-            clean += (g - fresh).double().pow(2).sum().item()
-            acc += (g - fresh - left).double().pow(2).sum().item()
-            fresh_sq += fresh.double().pow(2).sum().item()
+        pairs = [(log.at_step[i], fresh, log.leftover[i]) for i, fresh in log.fresh.items()]
+        pairs = [(g.double().flatten(), f.double().flatten(), left.double().flatten())
+                 for g, f, left in pairs if g is not None and left is not None]
+        if not pairs:
+            continue
+        g, fresh, left = (torch.cat(parts) for parts in zip(*pairs))
+        fresh_sq = fresh.pow(2).sum().item()
+        clean, acc = _misfit(g, fresh), _misfit(g, fresh + left)
         if clean > 1e-10 * fresh_sq and acc <= 1e-4 * clean:
-            norm = math.sqrt(sum(g.double().pow(2).sum().item() for g in log.at_step if g is not None))
             return Finding(
                 "grads-accumulate",
                 f"At step {k + 1} the gradient the optimizer used was that step's gradient plus the one left from "
-                f"step {k} (norm {norm:.3g} instead of {math.sqrt(fresh_sq):.3g}).",
+                f"step {k} (norm {(fresh + left).norm():.3g} instead of {math.sqrt(fresh_sq):.3g}).",
                 "optimizer.zero_grad() is missing, so each loss.backward() adds to the old gradients.",
                 "call optimizer.zero_grad() in every step, before loss.backward().",
             )
@@ -152,3 +153,11 @@ def _frozen(w: _Watch, trainable: list[int], changed: set[int], got_grad: set[in
 def _layer(name: str) -> str:
     """The name of the module that holds a parameter: '0.weight' -> '0', 'weights' -> '' (the model itself)."""
     return name.rpartition(".")[0]
+
+
+def _misfit(g: torch.Tensor, v: torch.Tensor) -> float:
+    """How far g is from c * v for the best factor c in (0, 1] (1 unless g was scaled down, as clipping does)."""
+    vv = v.pow(2).sum()
+    c = (g * v).sum() / vv if vv > 0 else torch.ones((), dtype=g.dtype)
+    c = c.clamp(min=1e-12, max=1.0)
+    return (g - c * v).pow(2).sum().item()

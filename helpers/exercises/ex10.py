@@ -1,7 +1,9 @@
-"""Exercises for notebook 10 (testing and debugging): gradients that reach every layer, the initial loss, a test."""
+"""Exercises for notebook 10 (testing and debugging): fix a step with three bugs and keep its clipping, a test that
+catches a misused optimizer, and the loss a model that ignores its input gets stuck at."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -9,101 +11,127 @@ from torch import nn
 
 import helpers
 
-from ._core import Exercises
+from ._core import Exercises, Incorrect
 from ._util import call, close, need, number
 
 _ex = Exercises("ex10")
 bind = _ex.bind
 
 
-class _Patient(nn.Module):
-    """A model with a layer forward never uses and a layer whose output is multiplied by zero."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.used, self.unused, self.blocked = nn.Linear(2, 3), nn.Linear(3, 3), nn.Linear(2, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The used layer, plus the blocked one times zero."""
-        return self.used(x) + 0.0 * self.blocked(x)
+# q1: find the bugs in a step the notebook never showed, and keep what it is for -------------------------------
 
 
-def _check_params_that_cannot_learn(params_that_cannot_learn: object) -> str:
-    """Unused and blocked parameters found, stale gradients cleared first."""
-    need(callable(params_that_cannot_learn), "`params_that_cannot_learn` should be a function "
-                                             "params_that_cannot_learn(model, X, y, loss_fn).")
+def _patient(dropout: float, scale: float) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A small regression MLP, left in eval mode as an evaluation leaves it, with 32 rows of 3 features."""
     torch.manual_seed(0)
-    X, y, loss_fn = torch.rand(6, 2), torch.rand(6, 3), nn.MSELoss()
-    clean = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3))
-    got = call(params_that_cannot_learn, clean, X, y, loss_fn, case="For a model where every layer learns")
-    need(isinstance(got, (list, tuple)), f"return a list of names, got {type(got).__name__}.")
-    need(list(got) == [], f"for a model where every parameter gets a gradient you returned {list(got)}: did your "
-                          "function run loss_fn(model(X), y).backward()?")
-    model = _Patient()
-    for p in model.unused.parameters():
-        p.grad = torch.ones_like(p)  # left over from an earlier backward pass
-    got = list(call(params_that_cannot_learn, model, X, y, loss_fn, case="For a model with an unused layer"))
-    want = ["unused.weight", "unused.bias", "blocked.weight", "blocked.bias"]
-    need(not any(n.startswith("used") for n in got), f"you listed {got}, but `used` does get a gradient.")
-    need("unused.weight" in got, "a gradient left over from an earlier backward() hid the layer that forward never "
-                                 "uses: clear the gradients first, model.zero_grad(set_to_none=True).")
-    need("blocked.weight" in got, "`blocked` gets a gradient of all zeros (its output is multiplied by 0), so it "
-                                  "cannot learn either: also list parameters whose .grad has no non-zero entry.")
-    need(sorted(got) == sorted(want), f"you returned {got}, expected {want}.")
-    return "both kinds of blocked parameter found (never used, and all-zero gradients), and nothing on a healthy model."
+    model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 1))
+    X = torch.randn(32, 3)
+    return model.eval(), X, scale * (X @ torch.tensor([[2.0], [-1.0], [0.5]]))
 
+
+def _norm_at_step(fixed_step: object, model: nn.Module, X: torch.Tensor, y: torch.Tensor, case: str) -> tuple:
+    """Run the learner's step once; return (what it returned, the gradients' total norm when step() ran)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    seen: list[float] = []
+
+    def record(*_: object) -> None:
+        grads = [p.grad.detach().pow(2).sum() for p in model.parameters() if p.grad is not None]
+        seen.append(float(torch.stack(grads).sum().sqrt()) if grads else 0.0)
+
+    optimizer.register_step_pre_hook(record)
+    out = call(fixed_step, model, X, y, nn.MSELoss(), optimizer, case=case)
+    need(seen, f"{case}, optimizer.step() never ran: the update is the step's last line.")
+    return out, seen[0]
+
+
+def _check_fixed_step(fixed_step: object) -> str:
+    """The doctor finds nothing; it returns the loss as a number; the gradients reach step() clipped to norm 1."""
+    need(callable(fixed_step), "`fixed_step` should be a function fixed_step(model, X, y, loss_fn, optimizer).")
+    model, X, y = _patient(dropout=0.2, scale=10.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    report = helpers.debug.diagnose(fixed_step, model, nn.MSELoss(), optimizer, X, y)
+    if report:
+        f = report[0]
+        raise Incorrect(f"the training doctor still finds `{f.code}`: {f.seen} Likely cause: {f.cause}")
+    model, X, y = _patient(dropout=0.0, scale=10.0)  # no dropout: the loss before the step can be recomputed
+    with torch.no_grad():
+        before = nn.MSELoss()(model(X), y).item()
+    out, norm = _norm_at_step(fixed_step, model, X, y, "On a batch with large gradients")
+    need(not isinstance(out, torch.Tensor), "your step returns a tensor: return loss.item(), a Python number.")
+    need(isinstance(out, float) and math.isclose(out, before, rel_tol=1e-5),
+         f"your step returned {out!r}, but the loss of its forward pass was {before:.4f}: return loss.item().")
+    need(norm <= 1.0 + 1e-4, f"optimizer.step() got gradients of total norm {norm:.3g}: clip them to norm 1 after "
+                             "loss.backward() and before optimizer.step(), with "
+                             "nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0). Clipping before backward() "
+                             "finds no gradients to clip.")
+    need(norm >= 1.0 - 1e-3, f"optimizer.step() got gradients of total norm {norm:.3g}: gradients larger than 1 "
+                             "should be scaled down to norm 1 exactly (max_norm=1.0), not further.")
+    model, X, y = _patient(dropout=0.0, scale=0.01)
+    reference = copy.deepcopy(model).train()
+    nn.MSELoss()(reference(X), y).backward()
+    small = float(torch.stack([p.grad.pow(2).sum() for p in reference.parameters()]).sum().sqrt())
+    _, norm = _norm_at_step(fixed_step, model, X, y, "On a batch with small gradients")
+    if small < 1 and not math.isclose(norm, small, rel_tol=1e-4):
+        raise Incorrect(f"gradients of total norm {small:.3g} reached optimizer.step() with norm {norm:.3g}: clipping "
+                        "only shrinks gradients whose norm is above max_norm and leaves smaller ones alone, as "
+                        "nn.utils.clip_grad_norm_ does.")
+    return ("the doctor finds nothing, the loss comes back as a number, and the gradients are clipped to norm 1 only "
+            "when they are larger.")
+
+
+_CLIPPED = '''def fixed_step(model, X, y, loss_fn, optimizer):
+    """One training step that clips the gradients' total norm to 1 before each update."""
+    model.eval()
+    y_pred = model(X)
+    loss = loss_fn(y_pred, y[torch.randperm(len(y))])
+    loss.backward()
+    optimizer.zero_grad()
+    nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    optimizer.step()
+    return ____'''
 
 q1 = _ex.problem(
-    _check_params_that_cannot_learn, names=("params_that_cannot_learn",),
-    title="Do the gradients reach every layer?",
-    task="Write the gradient check of section 6 in your own words, as `params_that_cannot_learn(model, X, y, "
-         "loss_fn)`: clear the old gradients, run one forward "
-         "pass, the loss and `backward()`, and return the names of the parameters whose `.grad` is `None` or all "
-         "zeros. The check calls it on a healthy model and on one with a layer that `forward` never uses (its "
-         "gradients left over from an earlier pass) and a layer whose output is multiplied by 0.",
-    starter='def params_that_cannot_learn(model, X, y, loss_fn):\n'
-            '    """Names of the parameters whose .grad is None or all zeros after one backward pass."""\n'
-            '    ____                   # clear the old gradients\n'
-            '    ____                   # one forward pass, the loss, backward()\n'
-            '    return [name for name, p in model.named_parameters() if ____]',
-    hint="model.zero_grad(set_to_none=True) clears; loss_fn(model(X), y).backward() fills .grad; keep the names "
-         "where p.grad is None or not p.grad.any().",
-    solution='def params_that_cannot_learn(model, X, y, loss_fn):\n'
-             '    """Names of the parameters whose .grad is None or all zeros after one backward pass."""\n'
-             '    model.zero_grad(set_to_none=True)\n'
-             '    loss_fn(model(X), y).backward()\n'
-             '    return [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]',
+    _check_fixed_step, names=("fixed_step",), title="Three bugs in a clipped step", transfer=True,
+    task="The step below is meant to clip the gradients' total norm to 1 before every update (a guard against the "
+         "blow-ups of bug 6), but it has three bugs of kinds this notebook showed, and it returns nothing yet. Find "
+         "them (give it to `diagnose`, or check by hand), fix them, and keep the clipping. The check runs it on a "
+         "small network left in eval mode, with large and with small gradients.",
+    starter=_CLIPPED,
+    hint="Three lines are wrong: the mode the step trains in, what the loss compares the predictions with, and where "
+         "the gradients are cleared. Clipping must see the gradients, so it sits between backward() and step().",
+    solution='''def fixed_step(model, X, y, loss_fn, optimizer):
+    """One training step that clips the gradients' total norm to 1 before each update."""
+    model.train()
+    y_pred = model(X)
+    loss = loss_fn(y_pred, y)
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    optimizer.step()
+    return loss.item()''',
 )
 
 
-def _check_initial_loss(initial_loss_5: object) -> str:
-    """log(5), the loss of an even guess over 5 classes."""
-    got = number("initial_loss_5", initial_loss_5)
-    need(not close(got, math.log(10), 1e-3), "log(10) is the start for 10 classes; this model has 5.")
-    need(not close(got, 0.2, 1e-3), "0.2 = 1/5 is the probability a clueless model gives each class; the "
-                                    "cross-entropy is minus the log of that probability.")
-    need(not close(got, -math.log(5), 1e-3), "a loss is never negative: it is minus the log of a probability, "
-                                             "-log(1/5) = log(5).")
-    need(close(got, math.log(5), 1e-2), f"{got:.4f} is not the loss of a model that spreads its probability "
-                                        "evenly over 5 classes: -log(1/5).")
-    return f"log(5) = {math.log(5):.4f}: a model that knows nothing gives each of 5 classes a probability of 1/5."
+# q2: a test that catches a misused optimizer -----------------------------------------------------------------
 
 
-q2 = _ex.problem(
-    _check_initial_loss, names=("initial_loss_5",), title="The initial loss for 5 classes",
-    task="A fresh classifier for the digits 0-4 only has five classes (Try it 2). What cross-entropy loss do you "
-         "expect before any training? Write the number, check it, then measure it with "
-         "`DigitCNN(num_classes=5)` on those images.",
-    starter='initial_loss_5 = ____  # the expected loss of an untrained 5-class model',
-    hint="An untrained model gives each class about the same probability, 1/C. The cross-entropy is minus the "
-         "log of the probability of the true class.",
-    solution='initial_loss_5 = math.log(5)  # -log(1/5), about 1.609',
-)
+def _step_new_adam(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
+                   optimizer: torch.optim.Optimizer) -> float:
+    """Broken: a new Adam at every call; the one passed in is never used."""
+    return helpers.train_step(model, X, y, loss_fn, torch.optim.Adam(model.parameters(), lr=0.01))
+
+
+def _step_twice(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
+                optimizer: torch.optim.Optimizer) -> float:
+    """Broken: optimizer.step() twice per call."""
+    loss = helpers.train_step(model, X, y, loss_fn, optimizer)
+    optimizer.step()
+    return loss
 
 
 def _step_without_update(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
                          optimizer: torch.optim.Optimizer) -> float:
-    """A broken step: no optimizer.step()."""
+    """Broken: no optimizer.step()."""
     model.train()
     loss = loss_fn(model(X), y)
     optimizer.zero_grad()
@@ -111,65 +139,129 @@ def _step_without_update(model: nn.Module, X: torch.Tensor, y: torch.Tensor, los
     return loss.item()
 
 
-def _step_uphill(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                 optimizer: torch.optim.Optimizer) -> float:
-    """A broken step: it moves the parameters with the gradient, uphill."""
-    loss = helpers.train_step(model, X, y, loss_fn, optimizer)
-    with torch.no_grad():
-        for p in model.parameters():
-            p += 2 * optimizer.param_groups[0]["lr"] * p.grad
-    return loss
+def _step_zero_grad_last(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
+                         optimizer: torch.optim.Optimizer) -> float:
+    """Correct, in another order: the gradients are cleared after the update, ready for the next call."""
+    model.train()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()
 
 
-def _check_test(test_step_lowers_loss: object) -> str:
-    """The learner's test passes the correct step and fails two broken ones."""
-    need(callable(test_step_lowers_loss), "`test_step_lowers_loss` should be a function test_step_lowers_loss(step).")
+def _check_optimizer_test(test_step_uses_the_optimizer_once: object) -> str:
+    """The learner's test passes two correct steps and fails three that misuse the optimizer."""
+    test = test_step_uses_the_optimizer_once
+    need(callable(test), "`test_step_uses_the_optimizer_once` should be a function of one argument, the step.")
 
-    def failure(step: object) -> AssertionError | None:
-        """The AssertionError the learner's test raises for `step`, or None if it passes."""
+    def failure(step: object) -> BaseException | None:
+        """What the learner's test raised for `step` (a failed test), or None if it passed."""
         try:
-            test_step_lowers_loss(step)
-        except AssertionError as err:
+            test(step)
+        except Exception as err:  # noqa: BLE001 - pytest counts any error in a test as a failure
+            if "____" in str(err) or "Blank" in type(err).__name__:
+                raise
             return err
         return None
 
-    failed = call(failure, helpers.train_step, case="Given the correct helpers.train_step")
-    need(failed is None, f"your test failed the correct helpers.train_step ({failed}): a test must pass working code.")
-    for step, what in [(_step_without_update, "never calls optimizer.step()"),
-                       (_step_uphill, "moves the parameters uphill")]:
-        need(call(failure, step, case=f"Given a step that {what}") is not None, f"your test passed a step that "
-             f"{what}: a test that cannot fail checks nothing. Assert that the loss after the step is lower.")
-    return "it passes the correct step and fails the two broken ones: a test that can fail."
+    for step, what in [(helpers.train_step, "the correct helpers.train_step"),
+                       (_step_zero_grad_last, "a correct step that clears the gradients after the update")]:
+        err = failure(step)
+        need(err is None, f"your test failed {what} ({type(err).__name__}: {err}): a test must pass working code.")
+    for step, what in [(_step_new_adam, "makes a new Adam inside the step"),
+                       (_step_twice, "calls optimizer.step() twice"),
+                       (_step_without_update, "never calls optimizer.step()")]:
+        need(failure(step) is not None, f"your test passed a step that {what}: after two calls the Adam passed in "
+                                        "must hold a state for every parameter, with a step count of exactly 2.")
+    return ("it passes correct steps and fails a re-created optimizer, a double step() and a missing one, from "
+            "nothing but the optimizer's state.")
+
+
+q2 = _ex.problem(
+    _check_optimizer_test, names=("test_step_uses_the_optimizer_once",), transfer=True,
+    title="A test that catches a misused optimizer",
+    task="Bugs 7 and 8 leave a trace in `optimizer.state`: Adam counts its own steps there, one count per parameter. "
+         "Complete the pytest-style test `test_step_uses_the_optimizer_once(step)`: after two calls of `step` with "
+         "the Adam it is given, that Adam must hold a state for every parameter of the model, and each state's "
+         "step count must be exactly 2. The check runs your test on two correct steps (it must pass) and on three "
+         "that misuse the optimizer (it must fail).",
+    starter='''def test_step_uses_the_optimizer_once(step):
+    """Two calls of step(model, X, y, loss_fn, optimizer) must be two steps of the optimizer passed in."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    X, y = torch.rand(16, 3), torch.rand(16, 1)
+    for _ in range(2):
+        step(model, X, y, nn.MSELoss(), optimizer)
+    assert ____, "the optimizer passed in holds no state for some parameters: was it used?"
+    for p in model.parameters():
+        assert ____, f"Adam counted {optimizer.state[p].get('step')} steps, not 2"''',
+    hint="optimizer.state is a dict from each parameter to its state, so its length says how many parameters the "
+         "optimizer has touched. A step that updates too often must fail as well: compare the count with ==.",
+    solution='''def test_step_uses_the_optimizer_once(step):
+    """Two calls of step(model, X, y, loss_fn, optimizer) must be two steps of the optimizer passed in."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    X, y = torch.rand(16, 3), torch.rand(16, 1)
+    for _ in range(2):
+        step(model, X, y, nn.MSELoss(), optimizer)
+    assert len(optimizer.state) == len(list(model.parameters())), \
+        "the optimizer passed in holds no state for some parameters: was it used?"
+    for p in model.parameters():
+        assert optimizer.state[p].get("step") == 2, f"Adam counted {optimizer.state[p].get('step')} steps, not 2"''',
+)
+
+
+# q3: where a model that ignores its input gets stuck ----------------------------------------------------------
+
+
+def _stuck(y: torch.Tensor) -> float:
+    """The cross-entropy of the best constant prediction: logits log(frequency) for every row, checked in torch."""
+    counts = torch.bincount(y).double()
+    logits = torch.log(counts / counts.sum()).expand(len(y), -1)
+    return nn.functional.cross_entropy(logits, y).item()
+
+
+def _check_stuck_loss(stuck_loss: object) -> str:
+    """The entropy of the labels' frequencies, on balanced, skewed and gappy labels."""
+    need(callable(stuck_loss), "`stuck_loss` should be a function stuck_loss(y) of class labels y.")
+    cases = [torch.tensor([0, 1, 2, 3] * 4), torch.tensor([0] * 9 + [1]), torch.tensor([0, 0, 2, 2, 2, 5]),
+             torch.tensor([3, 3, 3, 3])]
+    for y in cases:
+        got = number("stuck_loss(y)", call(stuck_loss, y.clone(), case=f"For y = {y.tolist()}"))
+        want, present = _stuck(y), len(torch.unique(y))
+        if close(got, want, 1e-4):
+            continue
+        if close(got, math.log(present), 1e-4):
+            raise Incorrect(f"for y = {y.tolist()} you returned log({present}), the loss when {present} classes are "
+                            "equally common; here they are not: weight each class by how often it occurs.")
+        if want > 0 and close(got, want / math.log(2), 1e-4):
+            raise Incorrect("your loss is in bits (log base 2); cross-entropy uses the natural log, torch.log.")
+        raise Incorrect(f"for y = {y.tolist()} you returned {got:.4f}, but predicting each class's frequency gives a "
+                        f"cross-entropy of {want:.4f}: the mean over the samples of -log(frequency of the true class).")
+    return "the entropy of the labels: where a model that cannot use its input, or whose labels are shuffled, stalls."
 
 
 q3 = _ex.problem(
-    _check_test, names=("test_step_lowers_loss",), title="A test that can fail",
-    task="Complete `test_step_lowers_loss(step)`, a pytest-style test: it measures the loss on a fixed batch, "
-         "runs one `step(model, X, y, loss_fn, optimizer)` and asserts that the loss went down. The check runs "
-         "your test on `helpers.train_step` (it must pass) and on two broken steps (it must fail with "
-         "`AssertionError`).",
-    starter='def test_step_lowers_loss(step):\n'
-            '    """One call of step(model, X, y, loss_fn, optimizer) must lower the loss on a fixed batch."""\n'
-            '    torch.manual_seed(0)\n'
-            '    model, loss_fn = helpers.LinearRegressionModel(), nn.MSELoss()\n'
-            '    X, y = helpers.make_line_data()\n'
-            '    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n'
-            '    before = ____          # the loss on (X, y) before the step, as a number\n'
-            '    step(model, X, y, loss_fn, optimizer)\n'
-            '    after = ____           # the loss after the step\n'
-            '    assert ____, f"the loss went from {before:.4f} to {after:.4f}"',
-    hint="Measure with torch.no_grad() (or inference_mode): loss_fn(model(X), y).item(), before and after. "
-         "`assert after < before`: a step that changes nothing must fail too, so not <=.",
-    solution='def test_step_lowers_loss(step):\n'
-             '    """One call of step(model, X, y, loss_fn, optimizer) must lower the loss on a fixed batch."""\n'
-             '    torch.manual_seed(0)\n'
-             '    model, loss_fn = helpers.LinearRegressionModel(), nn.MSELoss()\n'
-             '    X, y = helpers.make_line_data()\n'
-             '    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n'
-             '    with torch.no_grad():\n'
-             '        before = loss_fn(model(X), y).item()\n'
-             '    step(model, X, y, loss_fn, optimizer)\n'
-             '    with torch.no_grad():\n'
-             '        after = loss_fn(model(X), y).item()\n'
-             '    assert after < before, f"the loss went from {before:.4f} to {after:.4f}"',
+    _check_stuck_loss, names=("stuck_loss",), title="Where a model that ignores its input gets stuck", transfer=True,
+    task="With its labels shuffled on their own (bug 9), a model cannot use its input; the best it can learn is how "
+         "common each class is, the same probabilities for every row. Write `stuck_loss(y)`: the cross-entropy of "
+         "that prediction for class labels `y`, the loss where such a run stalls. The check tries labels that are "
+         "equally common, skewed, with classes missing, and all alike.",
+    starter='''def stuck_loss(y):
+    """Cross-entropy of predicting, for every row, how common each class is in y."""
+    counts = torch.bincount(y)          # how often each class occurs
+    p = ____                            # each class's frequency
+    p = p[p > 0]                        # classes that never occur add nothing
+    return ____                         # the mean over the samples of -log(frequency of the true class)''',
+    hint="A row of class c contributes -log(p_c), and a fraction p_c of the rows are of class c. Only when all C "
+         "classes are equally common does that come to log(C).",
+    solution='''def stuck_loss(y):
+    """Cross-entropy of predicting, for every row, how common each class is in y."""
+    counts = torch.bincount(y)          # how often each class occurs
+    p = counts / counts.sum()           # each class's frequency
+    p = p[p > 0]                        # classes that never occur add nothing
+    return -(p * torch.log(p)).sum().item()''',
 )
