@@ -1,4 +1,5 @@
-"""Exercises for notebook 11 (bottlenecks and profiling): timing with warm-up and median, FLOPs, no Python loop."""
+"""Exercises for notebook 11 (bottlenecks and profiling): timing an asynchronous device, FLOPs of a training step,
+a per-class metric without a Python loop."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import torch
+from torch import nn
 
 from ._core import Exercises, Incorrect
 from ._util import call, close, need, number
@@ -15,153 +17,294 @@ _ex = Exercises("ex11")
 bind = _ex.bind
 
 
+# q1: timing on a device that runs asynchronously ---------------------------------------------------------------
+
+
+class _FakeDevice:
+    """A device like a GPU: fn() only queues work (a millisecond of Python), sync() waits until the work is done.
+
+    The clock moves only when the device is used, so the right answer is known exactly; every clock reading
+    taken while queued work is still unfinished is recorded, with how many calls of fn() came before it."""
+
+    QUEUE = 0.001  # seconds Python needs to queue one call's work
+
+    def __init__(self, durations: list[float]) -> None:
+        self.now, self.pending, self.durations, self.calls = 1000.0, 0.0, durations, 0
+        self.reads: list[tuple[int, bool]] = []  # (calls of fn so far, whether work was still queued)
+
+    def clock(self) -> float:
+        """The fake time.perf_counter()."""
+        self.reads.append((self.calls, self.pending > 0))
+        return self.now
+
+    def fn(self) -> None:
+        """The function to time: queue the next call's work and return at once."""
+        self.now += self.QUEUE
+        self.pending += self.durations[min(self.calls, len(self.durations) - 1)]
+        self.calls += 1
+
+    def sync(self) -> None:
+        """Wait until the queued work has finished (torch.cuda.synchronize() on a GPU)."""
+        self.now += self.pending
+        self.pending = 0.0
+
+
 @contextlib.contextmanager
-def _fake_clock(fn: Callable) -> Iterator[dict]:
-    """Replace time.perf_counter (and a `perf_counter` the learner imported) by a clock the timed calls move."""
-    clock = {"now": 1000.0}
-    fake = lambda: clock["now"]
+def _fake_clock(fn: Callable, clock: Callable[[], float]) -> Iterator[None]:
+    """Replace time.perf_counter (and a `perf_counter` the learner imported by name) by `clock`."""
     names = [n for n in ("perf_counter",) if n in getattr(fn, "__globals__", {})]
     real, saved = time.perf_counter, {n: fn.__globals__[n] for n in names}
-    time.perf_counter = fake
-    fn.__globals__.update({n: fake for n in names})
+    time.perf_counter = clock
+    fn.__globals__.update({n: clock for n in names})
     try:
-        yield clock
+        yield
     finally:
         time.perf_counter = real
         fn.__globals__.update(saved)
 
 
-def _check_time_median(time_median: object) -> str:
-    """Warm-up calls untimed, perf_counter timing, the median, on a fake clock."""
-    need(callable(time_median), "`time_median` should be a function time_median(fn, repeats, warmup).")
-    durations = [100.0, 100.0, 1.0, 2.0, 30.0]  # two slow warm-up calls, then three timed ones
-    calls = []
-    with _fake_clock(time_median) as clock:
-        def fn() -> None:
-            """A call that moves the fake clock by its planned duration."""
-            clock["now"] += durations[min(len(calls), len(durations) - 1)]
-            calls.append(1)
-
-        got = call(time_median, fn, repeats=3, warmup=2, case="With a fake clock, repeats=3 and warmup=2")
-    need(len(calls) == 5, f"fn was called {len(calls)} times, expected 5: 2 warm-up calls, then 3 timed ones.")
-    got = number("time_median(fn, repeats=3, warmup=2)", got)
-    if close(got, 100.0):
-        raise Incorrect("your median includes the warm-up calls (100 s each on the fake clock): time only the calls "
-                        "after the warm-up loop.")
-    if close(got, 11.0):
-        raise Incorrect("you returned the mean of 1, 2 and 30 s (11 s): one slow run drags the mean up. Return the "
-                        "median, statistics.median(seconds).")
-    if got < 1e-3:
-        raise Incorrect(f"you returned {got:.3g} s: your timing did not read time.perf_counter(), the clock the "
-                        "check controls (time.time() is the calendar clock, coarse and adjustable).")
-    need(close(got, 2.0), f"the timed calls took 1, 2 and 30 s on the fake clock; you returned {got:g}, "
-                          "expected the median, 2.")
-    return "two untimed warm-up calls, three timed with time.perf_counter, and the median (2 s) of 1, 2 and 30 s."
+def _check_time_on_device(time_on_device: object) -> str:
+    """Warm-up untimed, sync() before each clock reading, perf_counter, the median; on a fake asynchronous device."""
+    need(callable(time_on_device), "`time_on_device` should be a function time_on_device(fn, sync, repeats, warmup).")
+    device = _FakeDevice([100.0, 100.0, 1.0, 2.0, 30.0, 3.0, 4.0])  # 2 slow warm-up calls, then 5 timed ones
+    with _fake_clock(time_on_device, device.clock):
+        got = call(time_on_device, device.fn, device.sync, repeats=5, warmup=2,
+                   case="On a fake device, with repeats=5 and warmup=2")
+    q = _FakeDevice.QUEUE
+    need(device.calls != 5, "fn was called 5 times, so the warm-up calls were missing: call fn() `warmup` times, "
+                            "untimed, before the timed calls.")
+    need(device.calls == 7, f"fn was called {device.calls} times, expected 7: 2 warm-up calls, then 5 timed ones.")
+    got = number("time_on_device(fn, sync, repeats=5, warmup=2)", got)
+    need(any(calls > 0 for calls, _ in device.reads),
+         f"you returned {got:.3g} s without reading time.perf_counter() around the calls: time.time() is the "
+         "calendar clock (coarse, and it can jump); perf_counter is the clock for measuring.")
+    need(not any(busy for calls, busy in device.reads if calls > 2),
+         "you stopped the clock while the device was still working: fn() only queues its work and returns "
+         f"(in {q * 1000:g} ms here). Call sync() after fn() and before reading the clock, or you time the queueing.")
+    need(not any(busy for calls, busy in device.reads if calls == 2),
+         "you started the clock while the warm-up's work was still queued, so the first timed call also paid for "
+         "it: call sync() before starting the clock too.")
+    if close(got, 8.0 + q, 1e-3):
+        raise Incorrect(f"you returned the mean of the 5 timed calls ({got:g} s): the one slow call (30 s) drags it "
+                        "up. Return the median, statistics.median(...).")
+    if got > 50:
+        raise Incorrect(f"you returned {got:g} s: the warm-up calls (100 s each) were timed. Time only the calls "
+                        "after the warm-up.")
+    need(close(got, 3.0 + q, 1e-3), f"the timed calls took 1, 2, 30, 3 and 4 s on the fake device (plus "
+                                     f"{q * 1000:g} ms each to queue); you returned {got:g} s, expected their "
+                                     "median, 3.001 s.")
+    return ("two untimed warm-up calls, the clock read only after sync(), and the median of the five timed calls "
+            "(3.001 s): the slow one does not drag it.")
 
 
 q1 = _ex.problem(
-    _check_time_median, names=("time_median",), title="Timing done right",
-    task="Write `time_median(fn, repeats, warmup)`: call `fn()` `warmup` times untimed, then time `repeats` calls "
-         "one by one with `time.perf_counter()`, and return the median in seconds. The check gives it a fake "
-         "clock with slow warm-up calls and one slow timed call, so it knows the right answer exactly.",
-    starter='def time_median(fn, repeats=7, warmup=1):\n'
-            '    """The median seconds of `repeats` timed calls of fn(), after `warmup` untimed ones."""\n'
+    _check_time_on_device, names=("time_on_device",), title="Timing a device that runs asynchronously",
+    task="On a GPU, `fn()` only queues the work and returns at once; `torch.cuda.synchronize()` waits until the "
+         "work is done. Write `time_on_device(fn, sync, repeats=5, warmup=2)`: call `fn()` `warmup` times untimed, "
+         "then time `repeats` calls one by one with `time.perf_counter()`, calling `sync()` wherever the clock "
+         "must not run ahead of the device, and return the median in seconds. The check passes a fake device "
+         "whose `fn` queues work and whose `sync` waits for it, with a clock it controls.",
+    starter='def time_on_device(fn, sync, repeats=5, warmup=2):\n'
+            '    """The median seconds of `repeats` calls of fn() on an asynchronous device, after `warmup` calls."""\n'
             '    for _ in range(warmup):\n'
             '        ____\n'
             '    seconds = []\n'
             '    for _ in range(repeats):\n'
-            '        start = ____\n'
+            '        ____\n'
+            '        start = time.perf_counter()\n'
             '        fn()\n'
+            '        ____\n'
             '        seconds.append(____)\n'
             '    return ____',
-    hint="start = time.perf_counter(); after fn(), time.perf_counter() - start is one call's time. "
-         "statistics.median(seconds) ignores a few slow outliers; the mean does not.",
-    solution='def time_median(fn, repeats=7, warmup=1):\n'
-             '    """The median seconds of `repeats` timed calls of fn(), after `warmup` untimed ones."""\n'
+    hint="Ask, at each reading of the clock: could work that fn() queued still be unfinished? A reading taken "
+         "then is wrong, at the start of a timed call as at its end. And one slow call should not move the result.",
+    solution='def time_on_device(fn, sync, repeats=5, warmup=2):\n'
+             '    """The median seconds of `repeats` calls of fn() on an asynchronous device, after `warmup` calls."""\n'
              '    for _ in range(warmup):\n'
              '        fn()\n'
              '    seconds = []\n'
              '    for _ in range(repeats):\n'
+             '        sync()                      # nothing left over from earlier work\n'
              '        start = time.perf_counter()\n'
              '        fn()\n'
+             '        sync()                      # wait until the device has finished\n'
              '        seconds.append(time.perf_counter() - start)\n'
              '    return statistics.median(seconds)',
 )
 
 
-def _check_linear_flops(linear_flops: object) -> str:
-    """The learner's count equals FlopCounterMode's for four layers."""
+# q2: the FLOPs of a whole training step -----------------------------------------------------------------------
+
+
+def _mlp(widths: list[int]) -> nn.Sequential:
+    """nn.Linear layers of the given widths with a ReLU between each two."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(widths, widths[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def _counted_step(widths: list[int], batch: int) -> int:
+    """The FLOPs FlopCounterMode counts for a forward and backward pass of the MLP on inputs without gradients."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    need(callable(linear_flops), "`linear_flops` should be a function linear_flops(in_features, out_features, batch).")
-    for n_in, n_out, batch in [(64, 64, 32), (64, 10, 32), (3, 7, 5), (1, 1, 1)]:
-        case = f"For nn.Linear({n_in}, {n_out}) on a batch of {batch}"
-        got = number(f"linear_flops({n_in}, {n_out}, {batch})", call(linear_flops, n_in, n_out, batch, case=case))
-        with FlopCounterMode(display=False) as counter:
-            torch.nn.Linear(n_in, n_out)(torch.zeros(batch, n_in))
-        want = counter.get_total_flops()
-        need(not close(got, want / 2), f"{case}, you counted {got:g}, half of FlopCounterMode's {want:,}: a "
-                                       "multiply-add is 2 FLOPs, a multiplication and an addition.")
-        need(not close(got, want + n_out * batch), f"{case}, you counted {got:g}: FlopCounterMode counts the matrix "
-                                                   "product only, without the bias additions.")
-        need(close(got, want), f"{case}, you counted {got:g}, FlopCounterMode counts {want:,} = 2 * in * out * batch.")
-    return "the same count as FlopCounterMode for every layer: 2 * in * out * batch for the matrix product."
+    net, X = _mlp(widths), torch.zeros(batch, widths[0])
+    with FlopCounterMode(display=False) as counter:
+        net(X).sum().backward()
+    return counter.get_total_flops()
+
+
+def _check_step_flops(mlp_step_flops: object) -> str:
+    """The learner's count equals FlopCounterMode's for the training steps of four MLPs."""
+    need(callable(mlp_step_flops), "`mlp_step_flops` should be a function mlp_step_flops(widths, batch).")
+    for widths, batch in [([64, 64, 10], 32), ([3, 5, 7, 2], 4), ([8, 16, 4], 3), ([10, 1], 6)]:
+        case = f"For widths {widths} and a batch of {batch}"
+        got = number(f"mlp_step_flops({widths}, {batch})",
+                     call(mlp_step_flops, list(widths), batch, case=case))
+        want = _counted_step(widths, batch)
+        products = [2 * n_in * n_out * batch for n_in, n_out in zip(widths, widths[1:])]  # one per layer
+        forward, bias = sum(products), sum(n_out * batch for n_out in widths[1:])
+        if close(got, want):
+            continue
+        need(not close(got, forward), f"{case}, you counted {got:,.0f}, the forward pass alone: training also runs "
+                                      "the backward pass, which costs about twice as much.")
+        need(not close(got, 3 * forward), f"{case}, you counted {got:,.0f} = 3 forward passes, but FlopCounterMode "
+                                          f"counts {want:,}: the first layer's input is the batch itself, which needs "
+                                          "no gradient, so one product of the backward pass is never computed.")
+        need(not close(got, 2 * forward), f"{case}, you counted {got:,.0f} = 2 forward passes: the backward pass of a "
+                                          "layer computes two gradients, one for its weights and one for its input.")
+        need(len(products) < 2 or not close(got, 3 * forward - products[-1]),
+             f"{case}, you left out the input gradient of the last layer; the layer whose input needs no gradient is "
+             "the first one, whose input is the batch.")
+        need(not any(close(got - want, k * bias) for k in (1, 2, 3)),
+             f"{case}, you counted {got:,.0f}, {got - want:,.0f} more than FlopCounterMode: it counts the matrix "
+             "products only, not the bias additions.")
+        need(not close(got * batch, want), f"{case}, you counted {got:,.0f}, the count for one input: the products "
+                                           "grow with the batch.")
+        raise Incorrect(f"{case}, you counted {got:,.0f}, but FlopCounterMode counts {want:,}.")
+    return ("the same count as FlopCounterMode for four networks: 3 matrix products per layer, less the first "
+            "layer's input gradient, which the batch does not need.")
 
 
 q2 = _ex.problem(
-    _check_linear_flops, names=("linear_flops",), title="FLOPs of a Linear layer",
-    task="Write `linear_flops(in_features, out_features, batch)`: the FLOPs of the matrix product of "
-         "`nn.Linear(in_features, out_features)` on a batch, counted the way `FlopCounterMode` counts them. "
-         "The check compares your count with `FlopCounterMode` for four layers.",
-    starter='def linear_flops(in_features, out_features, batch):\n'
-            '    """FLOPs of the matrix product of nn.Linear(in_features, out_features) on a batch."""\n'
+    _check_step_flops, names=("mlp_step_flops",), title="The FLOPs of a training step", transfer=True,
+    task="Write `mlp_step_flops(widths, batch)`: the FLOPs that `FlopCounterMode` counts for one training step "
+         "(forward and backward pass; the optimizer's update adds none it counts) of an MLP of `nn.Linear` layers "
+         "with the given widths, e.g. `[64, 64, 10]` for 64 → 64 → 10 with a ReLU between, on a batch of `batch` "
+         "inputs. The check counts the steps of four such networks with `FlopCounterMode`.",
+    starter='def mlp_step_flops(widths, batch):\n'
+            '    """FLOPs of one forward and backward pass of an MLP with these layer widths, on a batch."""\n'
+            '    total = 0\n'
+            '    for n_in, n_out in zip(widths, widths[1:]):    # one nn.Linear(n_in, n_out) per pair\n'
+            '        total += ____\n'
             '    return ____',
-    hint="Each output of each sample sums in_features products: in_features multiplications and as many "
-         "additions, 2 FLOPs per multiply-add. FlopCounterMode leaves the bias out.",
-    solution='def linear_flops(in_features, out_features, batch):\n'
-             '    """FLOPs of the matrix product of nn.Linear(in_features, out_features) on a batch."""\n'
-             '    return 2 * in_features * out_features * batch',
+    hint="Section 5 counted one layer's matrix product and said why the CNN's step costs a little under three "
+         "forward passes. Count, per layer, the products of the forward and of the backward pass, and ask which "
+         "layer's input needs no gradient.",
+    solution='def mlp_step_flops(widths, batch):\n'
+             '    """FLOPs of one forward and backward pass of an MLP with these layer widths, on a batch."""\n'
+             '    total = 0\n'
+             '    for n_in, n_out in zip(widths, widths[1:]):    # one nn.Linear(n_in, n_out) per pair\n'
+             '        # forward, the weights\' gradient and the input\'s gradient: 3 products of the same size\n'
+             '        total += 3 * (2 * n_in * n_out * batch)\n'
+             '    # the first layer\'s input is the batch, which needs no gradient: one product fewer\n'
+             '    return total - 2 * widths[0] * widths[1] * batch',
 )
 
 
-class _NoLoop(torch.Tensor):
-    """A tensor that refuses to be looped over element by element in Python."""
-
-    def __iter__(self):
-        """Refuse a Python loop over the elements."""
-        raise Incorrect("your function loops over the tensor in Python, one element at a time: compare all the "
-                        "predictions in one operation, (y_pred == y).")
+# q3: a per-class metric in a few tensor operations ------------------------------------------------------------
 
 
-def _check_vectorised(accuracy_vectorised: object) -> str:
-    """The loop's answer, from tensors that refuse to be looped over."""
-    need(callable(accuracy_vectorised), "`accuracy_vectorised` should be a function accuracy_vectorised(y_pred, y).")
+class _Watched(torch.Tensor):
+    """A tensor that counts the PyTorch operations run on it and refuses to become a Python list or array."""
+
+    operations = 0
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """Count the operation, then run it as usual."""
+        _Watched.operations += 1
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+    def tolist(self):
+        """Refuse: a loop over a Python list is still a Python loop."""
+        raise Incorrect("your function turned the labels into a Python list (.tolist()) to loop over them: faster than "
+                        "a loop over tensors, but still one Python step per label. Count with tensor operations.")
+
+    def numpy(self, *args, **kwargs):
+        """Refuse: the task is about tensor operations."""
+        raise Incorrect("your function turned the labels into a NumPy array: count with PyTorch's own operations.")
+
+
+def _per_class_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
+    """(description, y_pred, y, num_classes): a small case with a class that never occurs, and a larger random one."""
     generator = torch.Generator().manual_seed(0)
-    for n in (1437, 7, 1):
-        y = torch.randint(0, 10, (n,), generator=generator)
-        y_pred = torch.where(torch.rand(n, generator=generator) < 0.7, y, (y + 1) % 10)
-        want = (y_pred == y).float().mean().item()
-        got = call(accuracy_vectorised, y_pred.as_subclass(_NoLoop), y.as_subclass(_NoLoop),
-                   case=f"For {n} predicted labels")
-        need(not isinstance(got, torch.Tensor), "you returned a tensor: return a Python number (.item()).")
-        need(not (isinstance(got, int) and got == round(want * n) and n > 1), f"for {n} predicted labels you "
-             f"returned {got}, the number of right answers: divide by the number of labels (.float().mean()).")
-        need(isinstance(got, float), f"you returned {type(got).__name__}: return the fraction as a Python float.")
-        need(close(got, want), f"for {n} predicted labels you returned {got:.4f}, expected {want:.4f}.")
-    return "the same accuracy as the loop, from one comparison of all the labels at once: no Python loop."
+    y = torch.randint(0, 9, (400,), generator=generator)  # class 9 of 10 never occurs
+    noise = torch.randint(0, 10, (400,), generator=generator)
+    y_pred = torch.where(torch.rand(400, generator=generator) < 0.7, y, noise)
+    small = (torch.tensor([0, 1, 1, 1, 0, 2, 2, 0]), torch.tensor([0, 0, 1, 1, 1, 2, 2, 2]))
+    return [("For 8 labels of 4 classes", *small, 4), ("For 400 labels of 10 classes", y_pred, y, 10)]
+
+
+def _reference(y_pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Per-class accuracy: right answers of each true class over the images of that class (nan where none)."""
+    return torch.bincount(y[y_pred == y], minlength=num_classes) / torch.bincount(y, minlength=num_classes)
+
+
+def _check_per_class(per_class_accuracy: object) -> str:
+    """The reference's values, from a handful of tensor operations: no loop over the labels."""
+    need(callable(per_class_accuracy), "`per_class_accuracy` should be a function "
+                                       "per_class_accuracy(y_pred, y, num_classes).")
+    for case, y_pred, y, num_classes in _per_class_cases():
+        want = _reference(y_pred, y, num_classes)
+        _Watched.operations = 0
+        got = call(per_class_accuracy, y_pred.as_subclass(_Watched), y.as_subclass(_Watched), num_classes, case=case)
+        operations = _Watched.operations
+        need(isinstance(got, torch.Tensor), f"{case}, you returned {type(got).__name__}: return a tensor with one "
+                                            "accuracy per class.")
+        got = got.as_subclass(torch.Tensor).detach()
+        need(len(y) < 100 or operations < len(y) // 2, f"{case}, your function ran {operations} tensor operations, about one per "
+                                       "label: a Python loop over the labels. Count all the labels at once.")
+        need(tuple(got.shape) == (num_classes,), f"{case}, you returned shape {list(got.shape)}, expected "
+                                                 f"[{num_classes}]: a class that never occurs still gets its entry "
+                                                 "(bincount's minlength).")
+        need(got.is_floating_point(), f"{case}, you returned {got.dtype} values: accuracies are fractions.")
+        overall = (y_pred == y).float().mean()
+        need(not torch.allclose(got, overall.expand(num_classes)), f"{case}, every class got {overall:.3f}, the "
+                                                                   "overall accuracy: count each class apart.")
+        absent = (torch.bincount(y, minlength=num_classes) == 0).nonzero().flatten().tolist()
+        if absent and not torch.isnan(got[absent]).all():
+            raise Incorrect(f"{case}, class {absent[-1]} has no images, so its accuracy is 0 / 0, undefined: return "
+                            f"nan there, as the division gives; you returned {got[absent[-1]].item():g}, which reads "
+                            "as 'every image wrong'.")
+        precision = torch.bincount(y[y_pred == y], minlength=num_classes) / torch.bincount(y_pred, minlength=num_classes)
+        if not torch.allclose(got, want, equal_nan=True) and torch.allclose(got, precision, equal_nan=True):
+            raise Incorrect(f"{case}, you divided by how often each class was predicted (that is precision): divide "
+                            "by how many images of each class there are.")
+        need(torch.allclose(got, want, equal_nan=True), f"{case}, you returned "
+             f"{[round(v, 3) for v in got.tolist()]}, expected {[round(v, 3) for v in want.tolist()]}.")
+    return (f"the right accuracy for every class, nan where a class has no images, in {operations} tensor "
+            "operations for 400 labels: no loop over them.")
 
 
 q3 = _ex.problem(
-    _check_vectorised, names=("accuracy_vectorised",), title="No Python loop",
-    task="Write `accuracy_vectorised(y_pred, y)` for predicted and true labels (1-D tensors): the fraction of "
-         "correct predictions, with no Python loop over the elements. The check compares it with the loop's "
-         "answer and refuses any loop over a tensor.",
-    starter='def accuracy_vectorised(y_pred, y):\n'
-            '    """The fraction of predicted labels equal to the true ones, in one tensor operation."""\n'
+    _check_per_class, names=("per_class_accuracy",), title="A per-class metric without a Python loop", transfer=True,
+    task="Write `per_class_accuracy(y_pred, y, num_classes)` for predicted and true labels (1-D integer tensors): "
+         "a float tensor of shape `[num_classes]` whose entry `c` is the fraction of the images of true class `c` "
+         "that were predicted right (`nan` for a class with no images). Use a few tensor operations, no Python "
+         "loop over the labels and no `.tolist()`. The check compares your values with its own on two cases, and "
+         "counts the tensor operations your function runs.",
+    starter='def per_class_accuracy(y_pred, y, num_classes):\n'
+            '    """Per true class: the fraction of its images predicted right (nan for a class with no images)."""\n'
+            '    right = ____    # for each class, how many of its images were predicted right\n'
+            '    total = ____    # for each class, how many images it has\n'
             '    return ____',
-    hint="y_pred == y compares every pair at once and gives a tensor of True/False; .float().mean() turns it "
-         "into the fraction, and .item() into a Python number.",
-    solution='def accuracy_vectorised(y_pred, y):\n'
-             '    """The fraction of predicted labels equal to the true ones, in one tensor operation."""\n'
-             '    return (y_pred == y).float().mean().item()',
+    hint="Section 4 named tensor operations that do a whole job at once; one of them counts how often each "
+         "class occurs in a tensor of labels, and it can count every class, also those that do not occur. "
+         "Which labels would you count to get the right answers?",
+    solution='def per_class_accuracy(y_pred, y, num_classes):\n'
+             '    """Per true class: the fraction of its images predicted right (nan for a class with no images)."""\n'
+             '    right = torch.bincount(y[y_pred == y], minlength=num_classes)\n'
+             '    total = torch.bincount(y, minlength=num_classes)\n'
+             '    return right / total    # 0 / 0 gives nan',
 )
