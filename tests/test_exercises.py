@@ -109,3 +109,24 @@ def test_the_exercises_import_no_plotting_widgets_or_ignite():
     imports = "\n".join(f"from helpers.exercises import {m}" for m in MODULES)
     loaded = _modules_after(f"import helpers.exercises\n{imports}")
     assert not {m.split(".")[0] for m in loaded} & {"matplotlib", "ipywidgets", "IPython", "ignite"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_hints_nudge_and_tasks_stand_on_their_own(module):
+    """Issue 21: a hint names the idea, never a statement of the solution; a task never leans on a Try it, which
+    sits after the exercises with its answer."""
+    for q in problems_of(module):
+        problem = getattr(exercise_module(module), q)
+        statements = [line.split("#")[0].strip() for line in problem.solution_code.splitlines()]
+        leaks = [s for s in statements if len(s) > 20 and not s.startswith(('"""', "def ", "class ")) and
+                 s in problem.hint_text]
+        assert not leaks, f"{module}.{q}: the hint spells out the solution's {leaks[0]!r}"
+        assert "Try it" not in problem.task, f"{module}.{q}: the task cites a Try it, which comes after it"
+
+
+def test_a_problem_knows_its_name_across_the_course():
+    assert exercise_module("ex01").q2.key == "ex01.q2"
+    exercises = Exercises("exNN")
+    first = exercises.problem(lambda x: "ok", names=("x",), title="t", task="t", starter="x = ____", hint="h",
+                              solution="x = 1")
+    assert first.key == "exNN.q1"  # not in a module of the package: its place in the list

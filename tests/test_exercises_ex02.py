@@ -31,6 +31,9 @@ class TestEx02(ExerciseModule):
         # test before validation: sizes right on the notebook's 60 / 20 / 20, rows not those of helpers
         ("q1", (SPLIT, "train_idx, test_idx, val_idx = idx[:n_train], idx[n_train:len(X) - n_val], "
                        "idx[len(X) - n_val:]"), "validation the ones right after"),
+        ("q1", "def three_way_split(X, y, train_fraction, val_fraction, seed):\n"
+               "    return helpers.train_val_test_split(X, y, train_fraction, val_fraction, shuffle=True, seed=seed)",
+         "calls helpers' split"),
         # agree with the right answer on the notebook's one-feature data
         ("q2", ("low = X_train.min(dim=0).values\n    high = X_train.max(dim=0).values",
                 "low = X_train.min()\n    high = X_train.max()"), "each feature has its own range"),
@@ -46,6 +49,8 @@ class TestEx02(ExerciseModule):
                           "    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]", "put in order of x"),
         ("q3", ("order = X[:, 0].argsort()", "order = y[:, 0].argsort()"), "sorting by y is not sorting by x"),
         ("q3", ("order = X[:, 0].argsort()", "order = X.argsort(dim=0)"), "adds a dimension"),
+        ("q3", ("    order = X[:, 0].argsort()\n    X, y = X[order], y[order]\n",
+                "    X, order = X.sort(dim=0)\n    y = y[order]\n"), "y_train has shape [40, 1, 1]"),
         ("q3", ("order = X[:, 0].argsort()", "order = X[:, 0].argsort(descending=True)"), "training got the largest"),
         ("q3", ("    order = X[:, 0].argsort()\n    X, y = X[order], y[order]\n",
                 "    X, y = X.sort(dim=0).values, y.sort(dim=0).values\n"), "sort X and y with the same order"),

@@ -4,6 +4,9 @@ arrive in any order (transfer)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 
 import helpers
@@ -45,6 +48,24 @@ def _rows_once_pairs_kept(parts: tuple[torch.Tensor, ...], X: torch.Tensor, name
              f"inputs in X_{name} (the pairs broke): index X and y with the same indices.")
 
 
+@contextlib.contextmanager
+def _helpers_refused() -> Iterator[None]:
+    """While the learner's split runs, helpers' own splits answer Incorrect: the exercise is to write one."""
+    saved = {name: getattr(helpers, name) for name in ("train_test_split", "train_val_test_split")}
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise Incorrect("your function calls helpers' split, the very thing the check compares with: write the "
+                        "permutation and the three cuts yourself.")
+
+    try:
+        for name in saved:
+            setattr(helpers, name, refuse)
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(helpers, name, fn)
+
+
 def _check_three_way(three_way_split: object) -> str:
     """Sizes, every row once, pairs kept, seeded and reproducible, the rows of helpers.train_val_test_split."""
     need(callable(three_way_split), "`three_way_split` should be a function three_way_split(X, y, train_fraction, "
@@ -53,7 +74,8 @@ def _check_three_way(three_way_split: object) -> str:
         X, y = _line(n)
         case = f"For {n} rows, train_fraction={train_fraction}, val_fraction={val_fraction}, seed={seed}"
         rng = torch.get_rng_state()
-        parts = _parts(call(three_way_split, X, y, train_fraction, val_fraction, seed, case=case), 6, case)
+        with _helpers_refused():
+            parts = _parts(call(three_way_split, X, y, train_fraction, val_fraction, seed, case=case), 6, case)
         need(torch.equal(rng, torch.get_rng_state()), "your function changed torch's global random numbers: give "
              "torch.randperm a torch.Generator seeded with `seed`.")
         sizes = [int(train_fraction * n), int(val_fraction * n)]
@@ -195,7 +217,7 @@ def _check_forecast(forecast_split: object) -> str:
         X_train, y_train, X_test, y_test = _parts(call(forecast_split, X, y, fraction, case=case), 4, case)
         need(torch.equal(X, X_copy), f"{case}, your function changed the X it was given: sort a copy (indexing "
                                      "with an order makes one).")
-        for part, name in [(X_train, "X_train"), (X_test, "X_test")]:
+        for part, name in [(X_train, "X_train"), (y_train, "y_train"), (X_test, "X_test"), (y_test, "y_test")]:
             need(part.ndim == 2, f"{case}, {name} has shape {shape(part)}: indexing with an [N, 1] tensor of "
                                  "positions adds a dimension. Sort by the first column, a flat [N].")
         n_train = int(fraction * len(X))
