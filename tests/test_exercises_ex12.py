@@ -6,19 +6,40 @@ from ignite.engine import Events
 
 from _exercises import ExerciseModule
 
+EVAL_ONCE_OUTSIDE = '''def build_eval_step(model):
+    model.eval()
+    def step(engine, batch):
+        X, y = batch
+        with torch.no_grad():
+            y_pred = model(X)
+        return y_pred, y
+    return step'''
+
 
 class TestEx12(ExerciseModule):
     module = "ex12"
-    min_wrong = 2  # raised to 4 as issue 21 reworks these exercises
     names = {"Events": Events}  # what the notebook defines before its exercises, besides torch, nn and helpers
     # (problem, an (old, new) edit of its solution or a whole answer, a fragment of the expected message)
     wrong = [
-        ("q1", ("return loss.item()", "return loss"), "returned a tensor"),
-        ("q1", ("        optimizer.zero_grad()\n", ""), "gradients doubled"),
-        ("q1", ("        model.train()\n", ""), "eval mode"),
-        ("q2", ("accuracy > goal", "accuracy >= goal"), "exactly the goal"),
-        ("q2", ("EPOCH_COMPLETED", "ITERATION_COMPLETED"), "Events.EPOCH_COMPLETED"),
-        ("q2", ("            engine.terminate()", "            pass"), "terminate()"),
-        ("q3", ('-engine.state.metrics["loss"]', 'engine.state.metrics["loss"]'), "minus the loss"),
-        ("q3", ('-engine.state.metrics["loss"]', 'engine.state.metrics["accuracy"]'), "did not change"),
+        ("q1", ("        model.eval()                  # every call: training steps switch it back to train()\n", ""),
+         "dropout was active"),
+        ("q1", EVAL_ONCE_OUTSIDE, "inside the step, every time"),
+        ("q1", ("with torch.inference_mode():", "if True:"), "track gradients"),
+        ("q1", ("return y_pred, y", "return y_pred"), "return the pair"),
+        ("q1", ("return y_pred, y", "return y, y_pred"), "predictions first"),
+        ("q1", ("return y_pred, y", "return y_pred.argmax(dim=1), y"), "logits per input"),
+        ("q1", ("return y_pred, y", "return y_pred.softmax(dim=1), y"), "probabilities"),
+        ("q2", ("ITERATION_COMPLETED", "EPOCH_COMPLETED"), "end of its epoch"),
+        ("q2", ("ITERATION_COMPLETED", "EPOCH_STARTED"), "output was None"),
+        ("q2", ("ITERATION_COMPLETED", "ITERATION_STARTED"), "output was None"),
+        ("q2", ("not math.isfinite(engine.state.output)", "engine.state.output == float('nan')"), "nan equals nothing"),
+        ("q2", ("not math.isfinite(engine.state.output)", "math.isnan(engine.state.output)"), "infinite loss"),
+        ("q2", ("engine.terminate()", "engine.terminate_epoch()"), "terminate_epoch"),
+        ("q2", ("not math.isfinite(engine.state.output)", "engine.state.output > 0"), "every loss was a finite"),
+        ("q3", ("accuracy > best", "accuracy >= best"), "a tie is not a new best"),
+        ("q3", ("{name: t.clone() for name, t in model.state_dict().items()}", "model.state_dict()"), "Keep a copy"),
+        ("q3", ("trainer.state.epoch", "engine.state.epoch"), "evaluator's own epoch"),
+        ("q3", ("accuracy > best[\"accuracy\"]", "True"), "the last epoch"),
+        ("q3", ("accuracy > best", "accuracy < best"), "never kept anything"),
+        ("q3", ("{name: t.clone() for name, t in model.state_dict().items()}", "model"), "a dict of its tensors"),
     ]

@@ -1,28 +1,25 @@
-"""Exercises for notebook 12 (training with ignite): a process function, a stopping handler, a score for a loss.
+"""Exercises for notebook 12 (training with ignite): an evaluator's process function, a handler that stops on a
+broken loss, a handler that keeps the best weights.
 
 ignite is imported inside the checks, so importing this module stays light.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import math
 
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
-import helpers
-from helpers.datasets import make_loaders
-
-from ._core import Exercises
-from ._util import call, check_training_step, close, need, number
+from ._core import Exercises, Incorrect
+from ._util import call, close, need
 
 _ex = Exercises("ex12")
 bind = _ex.bind
 
 
 def _engine(process_function: object) -> object:
-    """An ignite Engine whose logger stays quiet (an error in your step becomes a verdict, not a log line)."""
+    """An ignite Engine whose logger stays quiet (an error in your code becomes a verdict, not a log line)."""
     from ignite.engine import Engine
 
     engine = Engine(process_function)
@@ -30,173 +27,266 @@ def _engine(process_function: object) -> object:
     return engine
 
 
-def _check_build_step(build_step: object) -> str:
-    """The shared training-step checks, then an Engine run equal to the hand loop."""
-    need(callable(build_step), "`build_step` should be a function build_step(model, optimizer, loss_fn).")
+# q1: an evaluator's process function -------------------------------------------------------------------------
 
-    def make(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: object) -> object:
-        """The learner's process function, called as run(X, y) by the shared checks."""
-        step = call(build_step, model, optimizer, loss_fn, case="Calling build_step(model, optimizer, loss_fn)")
-        need(callable(step), f"build_step returned {type(step).__name__}: return the function step(engine, batch).")
-        return lambda X, y: step(None, (X, y))
 
-    check_training_step(make)
-    X = torch.arange(0, 1, 0.05).unsqueeze(1)
-    data = TensorDataset(X, 0.7 * X + 0.3)
-    models = []
-    for _ in range(2):
-        torch.manual_seed(42)
-        models.append(helpers.LinearRegressionModel())
-    loss_fn = nn.MSELoss()
-    engine_model, hand_model = models
-    optimizer = torch.optim.SGD(engine_model.parameters(), lr=0.2)
-    step = call(build_step, engine_model, optimizer, loss_fn, case="Calling build_step(model, optimizer, loss_fn)")
-    state = call(_engine(step).run, make_loaders(data, batch_size=8, seed=0)[0], max_epochs=3,
-                 case="Run by an Engine for 3 epochs")
-    need(isinstance(state.output, float), "engine.state.output is not a number: the step should return loss.item().")
-    hand_optimizer = torch.optim.SGD(hand_model.parameters(), lr=0.2)
-    loader = make_loaders(data, batch_size=8, seed=0)[0]
-    for _ in range(3):
-        for X_batch, y_batch in loader:
-            helpers.train_step(hand_model, X_batch, y_batch, loss_fn, hand_optimizer)
-    need(all(torch.equal(p, q) for p, q in zip(engine_model.parameters(), hand_model.parameters())),
-         "run by an Engine, your step ends at other parameters than the hand-written loop on the same batches.")
-    return "run by an Engine, your step trains exactly like the hand-written loop (largest difference 0.0)."
+def _dropout_net() -> nn.Module:
+    """A small classifier of 4 features into 3 classes, with dropout: its outputs differ in training mode."""
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
+
+
+def _check_output(out: object, y: torch.Tensor, logits: torch.Tensor, case: str) -> torch.Tensor:
+    """Check one (y_pred, y) the step returned against the eval-mode logits; return y_pred."""
+    need(isinstance(out, (tuple, list)), f"{case}, your step returned {type(out).__name__}: return the pair "
+                                         "(y_pred, y), which ignite's metrics read.")
+    need(len(out) == 2, f"{case}, your step returned {len(out)} things: return the pair (y_pred, y).")
+    y_pred, y_out = out
+    need(isinstance(y_pred, torch.Tensor) and isinstance(y_out, torch.Tensor),
+         f"{case}, your step returned ({type(y_pred).__name__}, {type(y_out).__name__}): return two tensors, "
+         "(y_pred, y).")
+    need(not (torch.equal(y_pred, y) and y_out.dim() == 2), f"{case}, your step returned (y, y_pred): the metrics "
+                                                           "expect the predictions first, (y_pred, y).")
+    need(y_pred.dim() == 2, f"{case}, your step returned predictions of shape {list(y_pred.shape)}: return the "
+                            "model's outputs as they are, one row of logits per input; Accuracy takes the argmax "
+                            "itself, and Loss needs the logits.")
+    need(torch.equal(y_out, y), f"{case}, the second thing your step returned is not the batch's labels y.")
+    need(not y_pred.requires_grad, f"{case}, your predictions track gradients (requires_grad=True): evaluation "
+                                   "needs no backward pass; run the model under torch.no_grad() or "
+                                   "torch.inference_mode().")
+    if not close(y_pred, logits) and close(y_pred, logits.softmax(dim=1)):
+        raise Incorrect(f"{case}, your step returned probabilities (softmax): return the logits; CrossEntropyLoss "
+                        "applies the softmax itself.")
+    need(close(y_pred, logits), f"{case}, your predictions are not the model's outputs in eval mode: dropout was "
+                                "active. Call model.eval() inside the step, every time: the trainer's steps switch "
+                                "the model back to training mode between two evaluations.")
+    return y_pred
+
+
+def _check_eval_step(build_eval_step: object) -> str:
+    """Eval mode at every call, no gradients, (y_pred, y) as ignite's metrics need it, nothing trained."""
+    from ignite.metrics import Accuracy, Loss
+
+    need(callable(build_eval_step), "`build_eval_step` should be a function build_eval_step(model).")
+    model = _dropout_net()
+    X, y = torch.randn(9, 4), torch.tensor([0, 1, 2, 0, 1, 2, 2, 1, 0])
+    with torch.no_grad():
+        logits = model.eval()(X)
+    before = [p.detach().clone() for p in model.parameters()]
+    step = call(build_eval_step, model, case="Calling build_eval_step(model)")
+    need(callable(step), f"build_eval_step returned {type(step).__name__}: return the function step(engine, batch).")
+    for i in range(2):
+        model.train()  # as the trainer's step leaves it between two evaluations
+        out = call(step, None, (X[:6], y[:6]), case=f"Call {i + 1} on a batch of 6, the model in training mode")
+        _check_output(out, y[:6], logits[:6], case=f"Call {i + 1} on a batch of 6")
+    need(all(p.grad is None for p in model.parameters()), "your step computed gradients (backward()): evaluation "
+                                                           "only measures, it never trains.")
+    need(all(torch.equal(p, q) for p, q in zip(model.parameters(), before)),
+         "the model's parameters changed during evaluation: an evaluation step must not train.")
+    evaluator = _engine(step)
+    Accuracy().attach(evaluator, "accuracy")
+    Loss(nn.CrossEntropyLoss()).attach(evaluator, "loss")
+    model.train()
+    batches = [(X[:6], y[:6]), (X[6:], y[6:])]  # batches of 6 and 3
+    metrics = call(evaluator.run, batches, case="Run by an Engine with Accuracy and Loss").metrics
+    want_accuracy = (logits.argmax(dim=1) == y).float().mean().item()
+    want_loss = nn.functional.cross_entropy(logits, y).item()
+    need(close(metrics["accuracy"], want_accuracy) and close(metrics["loss"], want_loss, 1e-4),
+         f"run by an Engine over batches of 6 and 3, your step gave accuracy {metrics['accuracy']:.3f} and loss "
+         f"{metrics['loss']:.4f}; the model in eval mode has {want_accuracy:.3f} and {want_loss:.4f}.")
+    return ("eval mode at every call, no gradients, and (y_pred, y) as the metrics need: run by an Engine, "
+            f"accuracy {metrics['accuracy']:.3f} and loss {metrics['loss']:.4f}, what the model in eval mode has.")
 
 
 q1 = _ex.problem(
-    _check_build_step, names=("build_step",), title="A process function",
-    task="Write `build_step(model, optimizer, loss_fn)`: it returns a process function `step(engine, batch)` "
-         "that does the five training steps on one batch `(X, y)` and returns the loss as a Python number. The "
-         "check calls the step directly (training mode, fresh gradients, an update) and then lets an `Engine` "
-         "run it for 3 epochs: it must end exactly where the hand-written loop does.",
-    starter='def build_step(model, optimizer, loss_fn):\n'
-            '    """Return a process function step(engine, batch) that trains model on one batch."""\n'
+    _check_eval_step, names=("build_eval_step",), title="An evaluator's process function", transfer=True,
+    task="`create_supervised_evaluator` builds an engine whose process function you never saw. Write your own: "
+         "`build_eval_step(model)` returns a process function `step(engine, batch)` that, for a batch `(X, y)`, "
+         "returns the pair `(y_pred, y)` that ignite's metrics (`Accuracy`, `Loss`) read, where `y_pred` is the "
+         "model's output (the logits). Between two evaluations a trainer runs training steps on the same model. "
+         "The check calls your step on a model with dropout, then lets an `Engine` with `Accuracy` and `Loss` "
+         "run it.",
+    starter='def build_eval_step(model):\n'
+            '    """Return a process function step(engine, batch) -> (y_pred, y) for ignite\'s metrics."""\n'
             '    def step(engine, batch):\n'
-            '        ____                  # training mode\n'
+            '        ____\n'
             '        X, y = batch\n'
-            '        loss = ____           # forward pass and loss\n'
-            '        ____                  # zero the gradients\n'
-            '        ____                  # backpropagation\n'
-            '        ____                  # update the parameters\n'
-            '        return ____           # the loss, as a Python number\n'
+            '        with ____:\n'
+            '            y_pred = ____\n'
+            '        return ____\n'
             '    return step',
-    hint="The body is notebook 04's step: model.train(); loss = loss_fn(model(X), y); optimizer.zero_grad(); "
-         "loss.backward(); optimizer.step(); return loss.item(). The engine keeps what it returns in "
-         "engine.state.output.",
-    solution='def build_step(model, optimizer, loss_fn):\n'
-             '    """Return a process function step(engine, batch) that trains model on one batch."""\n'
+    hint="Two switches make a measurement of a model fair and cheap (notebook 05): one for layers such as "
+         "dropout, one for gradient tracking. Ask which of them the trainer's steps undo between two "
+         "evaluations, and where that means it must be set.",
+    solution='def build_eval_step(model):\n'
+             '    """Return a process function step(engine, batch) -> (y_pred, y) for ignite\'s metrics."""\n'
              '    def step(engine, batch):\n'
-             '        model.train()\n'
+             '        model.eval()                  # every call: training steps switch it back to train()\n'
              '        X, y = batch\n'
-             '        loss = loss_fn(model(X), y)\n'
-             '        optimizer.zero_grad()\n'
-             '        loss.backward()\n'
-             '        optimizer.step()\n'
-             '        return loss.item()\n'
+             '        with torch.inference_mode():  # or torch.no_grad(): no gradients to track\n'
+             '            y_pred = model(X)\n'
+             '        return y_pred, y\n'
              '    return step',
 )
 
 
-def _goal_run(attach_goal_stop: object, accuracies: list[float], goal: float) -> tuple[int, int]:
-    """Run a dummy trainer with the learner's handler; return (epochs run, evaluator runs)."""
-    from ignite.engine import Engine, Events
-
-    trainer, evaluator = _engine(lambda engine, batch: None), _engine(lambda engine, batch: None)
-    runs = []
-
-    @evaluator.on(Events.COMPLETED)
-    def report(engine: Engine) -> None:
-        """Set this epoch's accuracy on the evaluator, and count the run."""
-        runs.append(trainer.state.epoch)
-        engine.state.metrics["accuracy"] = accuracies[min(trainer.state.epoch, len(accuracies)) - 1]
-
-    call(attach_goal_stop, trainer, evaluator, [0], goal, case="Attaching your handler")
-    state = call(trainer.run, [0, 1, 2], max_epochs=len(accuracies), case="Running the trainer")
-    return state.epoch, len(runs)
+# q2: stop on a broken loss ------------------------------------------------------------------------------------
 
 
-def _check_goal_stop(attach_goal_stop: object) -> str:
-    """Validated once per epoch, stopped at the first epoch past the goal, else max_epochs."""
-    need(callable(attach_goal_stop), "`attach_goal_stop` should be a function "
-                                     "attach_goal_stop(trainer, evaluator, val_loader, goal).")
-    accuracies = [0.80, 0.90, 0.95, 0.97, 0.99, 0.99]
-    epochs, runs = _goal_run(attach_goal_stop, accuracies, goal=0.95)
-    need(runs, "the evaluator never ran: in your handler, evaluator.run(val_loader) measures the validation set.")
-    need(runs == epochs, f"the evaluator ran {runs} times in {epochs} epochs: attach the handler to "
-                         "Events.EPOCH_COMPLETED (once per epoch), not to every iteration.")
-    need(epochs != len(accuracies), "the trainer ran all its epochs: once the goal is passed, call engine.terminate().")
-    need(epochs != 3, "the run stopped at epoch 3, where the accuracy was exactly the goal 0.95: stop once it "
-                      "passes the goal (>), as notebook 09 did.")
-    need(epochs == 4, f"the run stopped after epoch {epochs}; the accuracy first passed 0.95 in epoch 4.")
-    epochs, _ = _goal_run(attach_goal_stop, [0.5, 0.6, 0.7], goal=0.95)
-    need(epochs == 3, "with a goal that is never passed the run should go on to max_epochs, the safeguard.")
-    return "validated once per epoch, stopped in the first epoch past the goal, and max_epochs as the safeguard."
+def _stop_run(attach_stop_on_bad_loss: object, losses: list[float], epochs: int = 5) -> tuple[int, int]:
+    """Run a dummy trainer (4 iterations an epoch) whose steps return `losses`; return (iteration, epoch) at its end."""
+    trainer = _engine(lambda engine, batch: losses[min(engine.state.iteration, len(losses)) - 1])
+    call(attach_stop_on_bad_loss, trainer, case="Attaching your handler")
+    try:
+        state = call(trainer.run, [0, 1, 2, 3], max_epochs=epochs, case="Running the trainer")
+    except Incorrect:
+        if trainer.state.output is None:  # the handler ran where no step had returned yet
+            raise Incorrect("your handler failed where engine.state.output was None: it ran before the step of its "
+                            "iteration had returned a loss (an event such as ITERATION_STARTED or EPOCH_STARTED). "
+                            "Attach it to the event that fires right after each step.") from None
+        raise
+    return state.iteration, state.epoch
+
+
+def _check_stop_on_bad_loss(attach_stop_on_bad_loss: object) -> str:
+    """Stopped right after the first step whose loss is nan or inf, and never while the losses are finite."""
+    need(callable(attach_stop_on_bad_loss), "`attach_stop_on_bad_loss` should be a function "
+                                             "attach_stop_on_bad_loss(trainer).")
+    fine = [1 / k for k in range(1, 21)]
+    ended, _ = _stop_run(attach_stop_on_bad_loss, fine)
+    need(ended == 20, f"the run stopped at iteration {ended} of 20, but every loss was a finite number: stop only "
+                      "when the loss is nan or infinite.")
+    nan = float("nan")
+    ended, epoch = _stop_run(attach_stop_on_bad_loss, fine[:5] + [nan] * 15)  # nan from iteration 6, in epoch 2
+    need(ended != 8, "the loss was nan from iteration 6, but the run went on to iteration 8, the end of its epoch: "
+                     "check after every iteration (Events.ITERATION_COMPLETED), not once per epoch.")
+    need(not (epoch == 5 and 6 < ended < 20), "the run went on after the nan at iteration 6: engine.terminate_epoch() ends only the current "
+                      "epoch, and the next one starts; engine.terminate() ends the run.")
+    need(ended != 20, "the loss was nan from iteration 6, yet the run went on to the end: was your handler attached to "
+                      "an event that fires after each step (Events.ITERATION_COMPLETED)? And does your test find a "
+                      "nan? nan equals nothing, not even itself, so loss == float('nan') is always False: use "
+                      "math.isnan or math.isfinite.")
+    need(ended == 6, f"the loss was nan from iteration 6; the run ended at iteration {ended}, expected 6.")
+    ended, _ = _stop_run(attach_stop_on_bad_loss, fine[:2] + [math.inf] * 18)  # inf from iteration 3
+    need(ended == 3, "the loss was inf from iteration 3 and the run did not stop there: an infinite loss is just as "
+                     "broken (the next step turns it into nan); math.isfinite is False for both.")
+    return "stopped right after the first step whose loss was nan (iteration 6) or inf (iteration 3), never before."
 
 
 q2 = _ex.problem(
-    _check_goal_stop, names=("attach_goal_stop",), title="Stop at a goal, as a handler",
-    task="Write `attach_goal_stop(trainer, evaluator, val_loader, goal)`: attach a handler to `trainer` that, "
-         "after every epoch, runs `evaluator` over `val_loader` and stops the trainer once the validation "
-         "`\"accuracy\"` passes `goal`. The check uses dummy engines whose accuracy it sets epoch by epoch.",
-    starter='def attach_goal_stop(trainer, evaluator, val_loader, goal):\n'
-            '    """After every epoch, validate; stop trainer once validation accuracy passes goal."""\n'
+    _check_stop_on_bad_loss, names=("attach_stop_on_bad_loss",), title="Stop on a broken loss", transfer=True,
+    task="Notebook 10 met losses that turn into `nan` and stay there. Write `attach_stop_on_bad_loss(trainer)`: "
+         "attach a handler to `trainer` (whose steps return the batch's loss as a Python number) that ends the run "
+         "right after the first step whose loss is `nan` or infinite, so that no more steps are wasted. The check "
+         "runs dummy trainers whose losses turn bad at different iterations, and looks at where they stop.",
+    starter='import math\n\n\n'
+            'def attach_stop_on_bad_loss(trainer):\n'
+            '    """End the run right after a training step whose loss is nan or infinite."""\n'
             '    @trainer.on(____)\n'
-            '    def validate_and_stop(engine):\n'
-            '        accuracy = ____\n'
+            '    def stop_on_bad_loss(engine):\n'
             '        if ____:\n'
             '            ____',
-    hint="Events.EPOCH_COMPLETED fires once per epoch; evaluator.run(val_loader).metrics[\"accuracy\"] is the "
-         "validation accuracy; engine.terminate() ends the run after the current event's handlers.",
-    solution='def attach_goal_stop(trainer, evaluator, val_loader, goal):\n'
-             '    """After every epoch, validate; stop trainer once validation accuracy passes goal."""\n'
-             '    @trainer.on(Events.EPOCH_COMPLETED)\n'
-             '    def validate_and_stop(engine):\n'
-             '        accuracy = evaluator.run(val_loader).metrics["accuracy"]\n'
-             '        if accuracy > goal:\n'
+    hint="Look at section 2's printout of the events: which one fires right after each step, with its output in "
+         "engine.state? A nan compares unequal to everything, itself included, so test for it with a function made "
+         "for that. And one method of the engine ends only an epoch, another the whole run.",
+    solution='import math\n\n\n'
+             'def attach_stop_on_bad_loss(trainer):\n'
+             '    """End the run right after a training step whose loss is nan or infinite."""\n'
+             '    @trainer.on(Events.ITERATION_COMPLETED)\n'
+             '    def stop_on_bad_loss(engine):\n'
+             '        if not math.isfinite(engine.state.output):\n'
              '            engine.terminate()',
 )
 
 
-def _check_loss_score(loss_score: object) -> str:
-    """Minus the loss, and EarlyStopping stopping where it should with it."""
-    from ignite.engine import Events
-    from ignite.handlers import EarlyStopping
+# q3: keep the best weights in memory -------------------------------------------------------------------------
 
-    need(callable(loss_score), "`loss_score` should be a function loss_score(engine).")
-    fake = SimpleNamespace(state=SimpleNamespace(metrics={"loss": 0.3, "accuracy": 0.9}))
-    score = number("loss_score(engine)", call(loss_score, fake, case="For a validation loss of 0.3"))
-    fake.state.metrics["loss"] = 0.5
-    worse = number("loss_score(engine)", call(loss_score, fake, case="For a validation loss of 0.5"))
-    need(score != worse, "your score did not change when the validation loss did: read engine.state.metrics[\"loss\"].")
-    need(score > worse, "a lower loss gave a lower score, but EarlyStopping treats a higher score as better: "
-                        "return minus the loss.")
-    need(close(score, -0.3), f"for a loss of 0.3 your score is {score:g}: return -engine.state.metrics[\"loss\"].")
-    losses = [0.5, 0.4, 0.45, 0.42, 0.30, 0.31]
-    trainer, evaluator = _engine(lambda engine, batch: None), _engine(lambda engine, batch: None)
-    evaluator.add_event_handler(Events.COMPLETED,
-                                lambda e: e.state.metrics.update(loss=losses[trainer.state.epoch - 1]))
-    stopper = EarlyStopping(patience=2, score_function=loss_score, trainer=trainer)
-    stopper.logger.disabled = True
-    evaluator.add_event_handler(Events.COMPLETED, stopper)
-    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda e: evaluator.run([0]))
-    epochs = call(trainer.run, [0], max_epochs=len(losses), case="Early stopping on the losses 0.5, 0.4, ...").epoch
-    need(epochs == 4, f"EarlyStopping with your score stopped after epoch {epochs}; on the losses {losses} it should "
-                      "stop after epoch 4, two epochs after the lowest loss so far (0.4).")
-    return (f"minus the loss: EarlyStopping with patience 2 stops after epoch {epochs}, two epochs without a new "
-            "lowest loss.")
+
+_SCORES = [0.80, 0.90, 0.95, 0.85, 0.95, 0.93]  # best at epoch 3, tied at epoch 5, last epoch 6
+
+
+def _check_keep_best(attach_keep_best: object) -> str:
+    """The first epoch with the highest score, its accuracy, and a copy of the weights as they were then."""
+    need(callable(attach_keep_best), "`attach_keep_best` should be a function "
+                                     "attach_keep_best(trainer, evaluator, model, best).")
+    model = nn.Linear(2, 1)
+
+    def train(engine: object, batch: object) -> None:
+        """A dummy training step: every parameter grows by 1, so each epoch's weights differ."""
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+
+    trainer = _engine(train)
+    evaluator = _engine(lambda engine, batch: engine.state.metrics.update(accuracy=_SCORES[trainer.state.epoch - 1]))
+    snapshots = []
+    trainer.add_event_handler(_events().EPOCH_COMPLETED,
+                              lambda engine: snapshots.append([p.detach().clone() for p in model.parameters()]))
+    trainer.add_event_handler(_events().EPOCH_COMPLETED, lambda engine: evaluator.run([0]))
+    best: dict = {}
+    call(attach_keep_best, trainer, evaluator, model, best, case="Attaching your handler")
+    call(trainer.run, [0, 1], max_epochs=len(_SCORES), case=f"Training for {len(_SCORES)} epochs")
+    need("epoch" in best and "state_dict" in best, "after the run, `best` has no \"epoch\" or \"state_dict\": your "
+                                                   "handler never kept anything. Is the comparison the right way "
+                                                   "round (a higher accuracy is better)?")
+    epoch = best["epoch"]
+    need(epoch != 1 or _SCORES[0] == max(_SCORES), "best[\"epoch\"] is 1 whatever the scores: that is the "
+                                                   "evaluator's own epoch count (each validation run is one epoch "
+                                                   "for it). Take the training epoch, trainer.state.epoch.")
+    need(epoch != 5, "best[\"epoch\"] is 5, whose accuracy 0.95 only ties epoch 3's: a tie is not a new best (as for "
+                     "ModelCheckpoint and EarlyStopping), so keep the first, with a strict >.")
+    need(epoch != 6, "best[\"epoch\"] is 6, the last epoch (accuracy 0.93): keep the weights only when the accuracy "
+                     "beats the best so far.")
+    need(epoch == 3, f"the accuracies were {_SCORES}; best[\"epoch\"] is {epoch}, expected 3, the first with 0.95.")
+    need(close(best.get("accuracy", math.nan), 0.95), f"best[\"accuracy\"] is {best.get('accuracy')!r}, expected "
+                                                      "0.95, epoch 3's.")
+    kept = best["state_dict"]
+    need(isinstance(kept, dict) and set(kept) == {"weight", "bias"},
+         f"best[\"state_dict\"] is {type(kept).__name__}: keep the model's state_dict(), a dict of its tensors.")
+    values = [kept["weight"], kept["bias"]]
+    need(not all(torch.equal(v, s) for v, s in zip(values, snapshots[-1])),
+         "best[\"state_dict\"] holds the last epoch's weights, not epoch 3's: state_dict() returns the model's own "
+         "tensors, which the next training steps keep changing. Keep a copy (clone each tensor).")
+    need(all(torch.equal(v, s) for v, s in zip(values, snapshots[2])),
+         "best[\"state_dict\"] does not hold the weights the model had after epoch 3.")
+    return "epoch 3 kept (the tie at epoch 5 is not a new best), with a copy of the weights as they were after it."
+
+
+def _events() -> object:
+    """ignite's Events, imported when a check runs."""
+    from ignite.engine import Events
+
+    return Events
 
 
 q3 = _ex.problem(
-    _check_loss_score, names=("loss_score",), title="A score for a loss",
-    task="Write `loss_score(engine)`, a score function for `EarlyStopping` that watches the validation loss in "
-         "`engine.state.metrics[\"loss\"]` (Try it 3). The check calls it for two losses and then lets "
-         "`EarlyStopping` use it.",
-    starter='def loss_score(engine):\n'
-            '    """The score EarlyStopping compares (higher is better), from the validation loss."""\n'
-            '    return ____',
-    hint="EarlyStopping (like ModelCheckpoint) keeps the highest score as the best; a loss is best when lowest.",
-    solution='def loss_score(engine):\n'
-             '    """The score EarlyStopping compares (higher is better), from the validation loss."""\n'
-             '    return -engine.state.metrics["loss"]',
+    _check_keep_best, names=("attach_keep_best",), title="Keep the best weights in memory", transfer=True,
+    task="`ModelCheckpoint` keeps the best model in a file. Write `attach_keep_best(trainer, evaluator, model, best)`, "
+         "which keeps it in memory instead: after each validation run of `evaluator` (whose metrics hold "
+         "`\"accuracy\"`), when the accuracy beats the best so far, store in the dict `best` the accuracy, the "
+         "training epoch it came from, and the model's weights as they are at that moment. The check trains a "
+         "dummy model whose weights change every epoch, with scores it sets itself.",
+    starter='def attach_keep_best(trainer, evaluator, model, best):\n'
+            '    """After each validation run, keep model\'s weights in `best` when the accuracy is a new best."""\n'
+            '    best["accuracy"] = float("-inf")\n\n'
+            '    @evaluator.on(____)\n'
+            '    def keep_if_best(engine):\n'
+            '        accuracy = ____\n'
+            '        if ____:\n'
+            '            best["accuracy"] = accuracy\n'
+            '            best["epoch"] = ____          # the training epoch\n'
+            '            best["state_dict"] = ____     # the weights as they are now',
+    hint="The evaluator fires an event when a validation run ends. Each engine counts its own epochs. A tie is "
+         "not a new best for ModelCheckpoint. And the tensors of model.state_dict() are the model's own, which "
+         "later training steps change in place.",
+    solution='def attach_keep_best(trainer, evaluator, model, best):\n'
+             '    """After each validation run, keep model\'s weights in `best` when the accuracy is a new best."""\n'
+             '    best["accuracy"] = float("-inf")\n\n'
+             '    @evaluator.on(Events.COMPLETED)\n'
+             '    def keep_if_best(engine):\n'
+             '        accuracy = engine.state.metrics["accuracy"]\n'
+             '        if accuracy > best["accuracy"]:\n'
+             '            best["accuracy"] = accuracy\n'
+             '            best["epoch"] = trainer.state.epoch\n'
+             '            best["state_dict"] = {name: t.clone() for name, t in model.state_dict().items()}',
 )
