@@ -244,7 +244,8 @@ def import_cost(smoke: bool) -> dict:
 # 6. Notebooks 10-12: the doctor, the bottleneck fixes, the engine --------------------------------
 
 
-LATER = {"diagnose": "bench_debug", "bottlenecks": "bench_profiling", "ignite": "bench_ignite", "digits": "bench_digits"}
+LATER = {"diagnose": "bench_debug", "bottlenecks": "bench_profiling", "ignite": "bench_ignite", "digits": "bench_digits",
+         "distributed": "bench_distributed"}
 
 
 def later_notebooks(smoke: bool) -> dict:
@@ -278,6 +279,14 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
                     verdict(d["mean_reaches_svc"])))
         out.append((f"Digits CNN test accuracy, {f['epochs_each']} epochs and no goal, same seeds", "informational",
                     f"mean {f['mean']:.1%} ± {f['stdev']:.1%} ({f['min']:.1%} to {f['max']:.1%})", "-"))
+    if "distributed" in r:  # notebook 13: what 2 processes (DDP, gloo) gain here, and one all-reduce
+        v = r["distributed"]
+        out.append((f"DDP, digits CNN epoch ({v['steps_per_epoch']} steps of 32): 1 process / 2 processes",
+                    "informational", f"{v['speedup']:.2f}× ({v['epoch_1_process_s'] * 1000:.0f} ms → "
+                    f"{v['epoch_2_processes_s'] * 1000:.0f} ms)", "-"))
+        out.append((f"DDP: one all-reduce of the CNN's gradient ({v['all_reduce_numbers']:,} numbers, 2 processes)",
+                    "informational", f"{v['all_reduce_s'] * 1000:.2f} ms ({v['all_reduce_min_s'] * 1000:.2f} to "
+                    f"{v['all_reduce_max_s'] * 1000:.2f} ms)", "-"))
     return out
 
 
