@@ -175,7 +175,8 @@ def _check_stop_on_bad_loss(attach_stop_on_bad_loss: object) -> str:
 
 q2 = _ex.problem(
     _check_stop_on_bad_loss, names=("attach_stop_on_bad_loss",), title="Stop on a broken loss", transfer=True,
-    task="Notebook 10 met losses that turn into `nan` and stay there. Write `attach_stop_on_bad_loss(trainer)`: "
+    task="Notebook 10's logged training loop stopped as soon as the loss turned into `nan` (once `nan`, it stays "
+         "`nan`). Do the same with an engine: write `attach_stop_on_bad_loss(trainer)`: "
          "attach a handler to `trainer` (whose steps return the batch's loss as a Python number) that ends the run "
          "right after the first step whose loss is `nan` or infinite, so that no more steps are wasted. The check "
          "runs dummy trainers whose losses turn bad at different iterations, and looks at where they stop.",
