@@ -1,15 +1,17 @@
 """Print the first line of each error in notebooks/cheatsheet.md, as this torch version words it.
 
 Usage: python tools/cheatsheet_errors.py
-Each case runs the mistake for real (on the CPU; the device case uses the `meta` device, which
-every machine has) and prints the exception's type and the first line of its message, or, for the
-mistakes that raise nothing, what goes wrong instead. Re-run after a torch upgrade and update the
-cheat sheet's table from the output.
+Each case runs the mistake for real (on the CPU; the device cases use the `meta` device, which
+every machine has, where a GPU would say `cuda:0`) and prints the exception's type and the first
+line of its message, or, for the mistakes that raise nothing, what goes wrong instead. Re-run after
+a torch upgrade and update the cheat sheet's table from the output; tests/test_cheatsheet.py checks
+that every line printed here is in the cheat sheet.
 """
 
 from __future__ import annotations
 
 import pickle
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +59,23 @@ def _numpy_of_grad() -> None:
     nn.Linear(1, 1)(torch.zeros(5, 1)).numpy()
 
 
+def _numpy_of_device() -> None:
+    torch.zeros(5, 1, device="meta").numpy()  # on a GPU the message names cuda:0 instead of meta
+
+
+def _inference_in_place() -> None:
+    with torch.inference_mode():
+        y_pred = nn.Linear(1, 1)(torch.zeros(5, 1))
+    y_pred.add_(1)
+
+
+def _inference_in_autograd() -> None:
+    with torch.inference_mode():
+        y_pred = nn.Linear(1, 1)(torch.zeros(5, 1))
+    w = torch.ones(1, requires_grad=True)
+    (w * y_pred).sum().backward()
+
+
 def _backward_twice() -> None:
     w = torch.ones(1, requires_grad=True)
     loss = (w * torch.ones(1)).pow(2).sum()
@@ -69,8 +88,29 @@ def _weights_only(folder: Path) -> None:
     torch.load(folder / "whole.pt", weights_only=True)
 
 
+def _weights_only_allowed_class(folder: Path) -> None:
+    """Allowing the model's class is not enough: the layers inside it are refused next."""
+    torch.save(TinyModel(), folder / "whole.pt")
+    with torch.serialization.safe_globals([TinyModel]):
+        torch.load(folder / "whole.pt", weights_only=True)
+
+
+def _port_in_use() -> None:
+    """What torchrun meets when --master-port is taken: its store cannot listen there."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        try:
+            torch.distributed.TCPStore("127.0.0.1", port, is_master=True)
+        except RuntimeError as err:
+            raise type(err)(str(err).replace(f"port: {port},", "port: 29500,")) from None  # torchrun's default
+
+
 def _state_dict_keys() -> None:
-    nn.Sequential(nn.Linear(1, 1)).load_state_dict(TinyModel().state_dict())
+    import helpers  # notebook 06's case: the line's state_dict into its nn.Linear version
+
+    helpers.LinearRegressionModelV2().load_state_dict(helpers.LinearRegressionModel().state_dict())
 
 
 def _gpu_file_on_cpu() -> None:
@@ -103,15 +143,17 @@ def first_lines() -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         cases: dict[str, Callable] = {
             "shape": _shape, "broadcast": _broadcast, "dtype": _dtype, "device": _device,
-            "leaf in place": _leaf_in_place, "numpy of grad": _numpy_of_grad, "backward twice": _backward_twice,
-            "weights_only": lambda: _weights_only(Path(tmp)), "state_dict keys": _state_dict_keys,
-            "GPU file on CPU": _gpu_file_on_cpu,
+            "leaf in place": _leaf_in_place, "numpy of grad": _numpy_of_grad, "numpy of a device tensor": _numpy_of_device,
+            "inference tensor in place": _inference_in_place, "inference tensor in autograd": _inference_in_autograd,
+            "backward twice": _backward_twice, "weights_only": lambda: _weights_only(Path(tmp)),
+            "weights_only, class allowed": lambda: _weights_only_allowed_class(Path(tmp)),
+            "state_dict keys": _state_dict_keys, "GPU file on CPU": _gpu_file_on_cpu, "port in use": _port_in_use,
         }
         for name, case in cases.items():
             try:
                 case()
                 out[name] = "(no error)"
-            except (RuntimeError, UserWarning, pickle.UnpicklingError) as err:
+            except (RuntimeError, TypeError, UserWarning, pickle.UnpicklingError) as err:
                 lines = str(err).splitlines()
                 weights = [line.strip() for line in lines if "Unsupported global" in line]
                 first = lines[0].replace("\x1b[1m", "").replace("\x1b[0m", "")
