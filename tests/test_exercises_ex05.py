@@ -33,6 +33,7 @@ class TestEx05(ExerciseModule):
         ("q2", ("    model.eval()\n", ""), "eval mode"),
         ("q2", ("(model(X) - y).abs().sum()", "(model(X) - y).pow(2).sum()"), "mean squared error"),
         ("q2", ("return total / count", "return total"), "not a mean"),
+        ("q2", ("count += len(y)", "count += 1"), "number of batches"),
         ("q2", ("return total / count", "return torch.tensor(total / count)"), "returned a tensor"),
         ("q2", ("    with torch.inference_mode():\n", "    if True:\n"), "carry a graph"),
         ("q3", ("val_maes = [helpers.mae(helpers.predict(m, val_data[0]), val_data[1]) for m in models]",

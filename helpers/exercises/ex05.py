@@ -124,6 +124,9 @@ def _check_batched_mae(batched_mae: object) -> str:
                             "batch.")
         if close(got, torch.cat(errors).pow(2).mean().item(), 1e-5):
             raise Incorrect(f"for {name} you returned the mean squared error: MAE takes the absolute error.")
+        if close(got, torch.cat(errors).sum().item() / len(sizes), 1e-5) and len(sizes) > 1:
+            raise Incorrect(f"for {name} you divided the total error by the number of batches ({len(sizes)}): "
+                            f"divide by the number of points ({len(X)}).")
         if any(close(got, v, 1e-5) for v in (sum(per_batch), torch.cat(errors).sum().item())):
             raise Incorrect(f"for {name} you returned a sum ({got:.4f}), not a mean: divide by the number of points.")
         raise Incorrect(f"for {name} your MAE is {got:.4f}, expected {want:.4f}: were the predictions made in eval "
