@@ -265,7 +265,7 @@ q3 = _ex.problem(
     task="`ModelCheckpoint` keeps the best model in a file. Write `attach_keep_best(trainer, evaluator, model, best)`, "
          "which keeps it in memory instead: after each validation run of `evaluator` (whose metrics hold "
          "`\"accuracy\"`), when the accuracy beats the best so far, store in the dict `best` the accuracy, the "
-         "training epoch it came from, and the model's weights as they are at that moment. The check trains a "
+         "training epoch it came from, and the model's `state_dict()` as it is at that moment. The check trains a "
          "dummy model whose weights change every epoch, with scores it sets itself.",
     starter='def attach_keep_best(trainer, evaluator, model, best):\n'
             '    """After each validation run, keep model\'s weights in `best` when the accuracy is a new best."""\n'
