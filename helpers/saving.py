@@ -62,6 +62,13 @@ def _as_path(path: object) -> Path:
     return Path(path)
 
 
+def _model_and_path(call: str, model: object, path: object) -> tuple[nn.Module, Path]:
+    """Return (model, path) checked; a model and a path given the other way round get the call's order."""
+    if isinstance(path, nn.Module) and isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"model and path are the other way round: the order is {call}")
+    return _check_model(model), _as_path(path)
+
+
 def _atomic_save(obj: Any, path: Path) -> Path:
     """torch.save to a temp file in the same folder, fsync, then os.replace: the old file survives a failure."""
     path = check_save_path("path", path)  # a folder in the way fails here, before a temp file exists
@@ -157,7 +164,8 @@ def _check_state(model: nn.Module, state: object, path: Path) -> None:
 
 def save_model(model: nn.Module, path: str | os.PathLike) -> Path:
     """Save the model's state_dict to `path` atomically (creating parent folders) and return the path."""
-    return _atomic_save(_check_model(model).state_dict(), _as_path(path))
+    model, path = _model_and_path("save_model(model, path)", model, path)
+    return _atomic_save(model.state_dict(), path)
 
 
 def load_model(model: M, path: str | os.PathLike, *, device: torch.device | str | None = None) -> M:
@@ -166,7 +174,7 @@ def load_model(model: M, path: str | os.PathLike, *, device: torch.device | str 
     Keys and shapes are checked against the model first; the file is read onto the cpu, loaded into the
     model, and the model is moved to `device` (default: where it is), so a file saved on a GPU loads anywhere.
     """
-    model, path = _check_model(model), _as_path(path)
+    model, path = _model_and_path("load_model(model, path)", model, path)
     target = _target(model, device)
     state = _safe_load(path, "cpu")
     _check_state(model, state, path)
@@ -197,7 +205,7 @@ def save_checkpoint(
     The random state saved is torch's CPU generator and, when CUDA is initialised, each GPU's generator;
     Python's `random` and NumPy's generators are not saved. Returns the path.
     """
-    path, model = _as_path(path), _check_model(model)
+    model, path = _model_and_path("save_checkpoint(path, model, optimizer, epoch)", model, path)
     check_optimizer("optimizer", optimizer)
     check_optimizer_holds(model, optimizer)
     check_int("epoch", epoch, minimum=0)
@@ -274,7 +282,7 @@ def load_checkpoint(
     machine have them), so shuffling and dropout continue as in the saved run; Python's `random` and
     NumPy's generators are not saved. Returns the whole checkpoint dict.
     """
-    path, model = _as_path(path), _check_model(model)
+    model, path = _model_and_path("load_checkpoint(path, model, optimizer)", model, path)
     check_optimizer("optimizer", optimizer, none_ok=True)
     check_bool("restore_rng", restore_rng)
     target = _target(model, device)

@@ -372,3 +372,18 @@ def test_resuming_on_cuda_puts_momentum_on_the_gpu_and_steps(tmp_path, line):
     helpers.load_checkpoint(path, model, optimizer, device="cuda")
     assert all(optimizer.state[p]["momentum_buffer"].is_cuda for p in model.parameters())
     helpers.train_step(model, line[0].cuda(), line[1].cuda(), nn.MSELoss(), optimizer)
+
+
+def test_a_model_and_a_path_given_the_other_way_round_get_the_order(tmp_path):
+    model = helpers.LinearRegressionModel()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "m.pt"
+    with pytest.raises(TypeError, match=r"the other way round: the order is save_model\(model, path\)"):
+        helpers.save_model(path, model)
+    with pytest.raises(TypeError, match=r"the order is load_model\(model, path\)"):
+        helpers.load_model(str(path), model)
+    with pytest.raises(TypeError, match=r"the order is save_checkpoint\(path, model, optimizer, epoch\)"):
+        helpers.save_checkpoint(model, path, optimizer, 1)
+    with pytest.raises(TypeError, match=r"the order is load_checkpoint\(path, model, optimizer\)"):
+        helpers.load_checkpoint(model, path, optimizer)
+    assert list(tmp_path.iterdir()) == []
