@@ -47,11 +47,12 @@ def _from_losses(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
 
 
 def _blown_up(before: list[tuple[int, float]]) -> tuple[int, float] | None:
-    """The first (step, loss) at EXPLODED times the first loss or more, or None (also when the first is not > 0)."""
-    if not before or before[0][1] <= 0:
+    """The highest (step, loss) when it is EXPLODED times the first loss or more, else None (also when the first
+    is not above 0)."""
+    if len(before) < 2 or before[0][1] <= 0:
         return None
-    first = before[0][1]
-    return next(((k, v) for k, v in before[1:] if v >= EXPLODED * first and v > 1e-6), None)
+    first, (k, peak) = before[0][1], max(before[1:], key=lambda kv: kv[1])
+    return (k, peak) if peak >= EXPLODED * first and peak > 1e-6 else None
 
 
 def _rate(w: _Watch) -> str:

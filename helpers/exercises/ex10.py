@@ -92,7 +92,7 @@ _CLIPPED = '''def fixed_step(model, X, y, loss_fn, optimizer):
 
 q1 = _ex.problem(
     _check_fixed_step, names=("fixed_step",), title="Three bugs in a clipped step", transfer=True,
-    task="The step below is meant to clip the gradients' total norm to 1 before every update (a guard against the "
+    task="The step in the cell below is meant to clip the gradients' total norm to 1 before every update (a guard against the "
          "blow-ups of bug 6), but it has three bugs of kinds this notebook showed, and it returns nothing yet. Find "
          "them (give it to `diagnose`, or check by hand), fix them, and keep the clipping. The check runs it on a "
          "small network left in eval mode, with large and with small gradients.",
