@@ -51,7 +51,9 @@ def _finding(k: int, kind: str, call: _LossCall) -> Finding:
 def _target_kind(c: _LossCall, rows: "_Rows", X: torch.Tensor, y: torch.Tensor) -> str:
     """'y' (the loss got y, or the rows of y that match the model's input), 'inputs', 'shuffled', 'other', 'unknown'."""
     t = c.target
-    if not isinstance(t, torch.Tensor) or t.dim() == 0 or t.numel() == 0 or "meta" in (t.device.type, y.device.type):
+    if not isinstance(t, torch.Tensor) or t.dim() == 0 or t.numel() == 0 or t.device != y.device:
+        return "unknown"  # also a target moved to another device: the device checks speak for it
+    if t.device.type == "meta":
         return "unknown"
     idx = rows.index(c.input)  # which rows of X the model saw, in order (None: not rows of X)
     want = y[idx.to(y.device)] if idx is not None else y
