@@ -92,10 +92,12 @@ _CLIPPED = '''def fixed_step(model, X, y, loss_fn, optimizer):
 
 q1 = _ex.problem(
     _check_fixed_step, names=("fixed_step",), title="Three bugs in a clipped step", transfer=True,
-    task="The step in the cell below is meant to clip the gradients' total norm to 1 before every update (a guard against the "
-         "blow-ups of bug 6), but it has three bugs of kinds this notebook showed, and it returns nothing yet. Find "
-         "them (give it to `diagnose`, or check by hand), fix them, and keep the clipping. The check runs it on a "
-         "small network left in eval mode, with large and with small gradients.",
+    task="The step in the cell below is meant to clip the gradients before every update, a common guard against "
+         "the blow-ups of bug 6: `nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` scales all the "
+         "gradients down together when their total norm (the norm of all of them as one long vector) is above 1, "
+         "and leaves them alone otherwise. But the step has three bugs of kinds this notebook showed, and it returns "
+         "nothing yet. Find them (give it to `diagnose`, or check by hand), fix them, and keep the clipping. The "
+         "check runs it on a small network left in eval mode, with large and with small gradients.",
     starter=_CLIPPED,
     hint="Three lines are wrong: the mode the step trains in, what the loss compares the predictions with, and where "
          "the gradients are cleared. Clipping must see the gradients, so it sits between backward() and step().",
