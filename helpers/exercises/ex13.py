@@ -45,7 +45,8 @@ def _as_indices(value: object, case: str) -> list[int]:
 # the data, drop_last on and off, shuffles with other seeds and epochs
 _Q1_CASES = [(10, 3, False, 0, 0, False), (12, 3, False, 0, 0, False), (10, 3, False, 0, 0, True),
              (8, 2, True, 0, 0, False), (8, 2, True, 0, 1, False), (11, 4, True, 3, 2, False),
-             (11, 4, True, 3, 2, True), (2, 5, False, 0, 0, False), (3, 5, True, 1, 4, False), (3, 5, False, 0, 0, True)]
+             (11, 4, True, 3, 2, True), (2, 5, False, 0, 0, False), (3, 5, True, 1, 4, False),
+             (3, 5, False, 0, 0, True)]
 
 
 def _explain_q1(n: int, world_size: int, shuffle: bool, seed: int, epoch: int, drop_last: bool,
@@ -302,14 +303,14 @@ q3 = _ex.problem(
             '    total = sum(len(X) for X, _ in micro_batches)\n'
             '    whole_loss = 0.0\n'
             '    for X, y in micro_batches:\n'
-            '        loss = ____                        # this micro-batch\'s part of the mean over all samples\n'
+            '        loss = ____                        # its share of the mean over all samples\n'
             '        ____                               # its gradient, added to .grad\n'
             '        whole_loss += loss.item()\n'
             '    ____                                   # one update\n'
             '    return whole_loss',
-    hint="backward() adds to .grad; it does not replace it. The loss of the whole batch is the mean over all samples: "
-         "each micro-batch's mean loss counts in it with the weight len(X) / total (section 1's unequal batches show "
-         "why a plain average of the means is not enough). Zero the gradients once and step once.",
+    hint="backward() adds to .grad; it does not replace it. The loss of the whole batch is the mean over all its "
+         "samples, so a micro-batch's mean loss must count in proportion to how many samples it holds (section 1's "
+         "batches of 20 and 12 show why a plain average of the means is not enough). Zero once, step once.",
     solution='def accumulated_step(model, optimizer, loss_fn, micro_batches):\n'
              '    """One optimizer step on all the samples of micro_batches, one micro-batch at a time."""\n'
              '    model.train()\n'
@@ -317,7 +318,7 @@ q3 = _ex.problem(
              '    total = sum(len(X) for X, _ in micro_batches)\n'
              '    whole_loss = 0.0\n'
              '    for X, y in micro_batches:\n'
-             '        loss = loss_fn(model(X), y) * len(X) / total  # this micro-batch\'s part of the mean over all samples\n'
+             '        loss = loss_fn(model(X), y) * len(X) / total  # its share of the mean over all samples\n'
              '        loss.backward()                    # its gradient, added to .grad\n'
              '        whole_loss += loss.item()\n'
              '    optimizer.step()                       # one update\n'
