@@ -107,3 +107,31 @@ def test_csv_without_header_or_rows(tmp_path):
         helpers.load_line_csv(tmp_path / "a.csv")
     with pytest.raises(ValueError, match="no rows"):
         helpers.load_line_csv(tmp_path / "b.csv")
+
+
+def test_shared_checks_accept_what_is_right_at_the_edges():
+    from torch.utils.data import DataLoader, IterableDataset
+
+    from helpers import _checks
+
+    huge = torch.full((4, 1), 3e38)  # its sum overflows to inf, yet every value is finite
+    assert _checks.check_finite("X", huge) is huge
+    with pytest.raises(ValueError, match=r"X holds 1 NaN or infinite value\(s\) \(first rows: \[2\]\)"):
+        _checks.check_finite("X", torch.tensor([[1.0], [2.0], [float("-inf")], [4.0]]))
+    assert _checks.check_device("device", torch.device("cpu")) == torch.device("cpu")
+    assert _checks.check_device("device", "meta").type == "meta"
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter([(torch.zeros(1), torch.zeros(1))])
+
+    stream = DataLoader(Stream(), batch_size=None)
+    assert _checks.check_loader("loader", stream) is stream  # no length to look at: the loop finds out
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="this machine has MPS")
+def test_mps_without_an_apple_gpu_is_named():
+    from helpers import _checks
+
+    with pytest.raises(ValueError, match="device='mps', but MPS .* is not available here"):
+        _checks.check_device("device", "mps")
