@@ -10,8 +10,10 @@ as a ValueError naming it ("could not read ...: the file is truncated, corrupted
 
 Safe loading. Every load uses `torch.load(..., weights_only=True)`: only tensors and plain data are
 rebuilt, so a file can never run code. A refused file becomes a ValueError that names the file and
-the refused global. `load_model` and `load_checkpoint` also compare the file's keys and shapes with
-the model before loading anything, and list what is missing, unexpected or of the wrong shape.
+the refused global; a file that is plainly something else (an image, text) is named as such.
+`load_model` and `load_checkpoint` also compare the file's keys and shapes with the model (and the
+optimizer's kind and groups with the saved ones) before loading anything, and list what is missing,
+unexpected or of the wrong shape: a failed load leaves model and optimizer as they were.
 """
 
 import os
