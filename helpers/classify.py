@@ -50,7 +50,7 @@ class DigitMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return one logit per class for each image."""
-        if x.dim() < 2 or x[0].numel() != self.layers[1].in_features:
+        if x.dim() < 2 or x.shape[1:].numel() != self.layers[1].in_features:
             raise ValueError(f"DigitMLP(in_features={self.layers[1].in_features}) expects a batch of images of that "
                              f"many pixels each, got shape {list(x.shape)}")
         return self.layers(x)
