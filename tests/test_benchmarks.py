@@ -16,7 +16,7 @@ def test_bench_smoke_writes_results_table_and_json(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["smoke"] is True and results["machine"]["cores"] >= 1
     assert set(results) >= {"course_execution", "training_overhead", "closeness", "explorers", "import", "later"}
-    assert set(results["later"]) == {"diagnose", "bottlenecks", "ignite", "digits"}
+    assert set(results["later"]) >= {"diagnose", "bottlenecks", "ignite", "digits"}  # later notebooks add theirs
     assert set(results["training_overhead"]["ratio_to_by_hand"]) == {"by_hand", "helpers_fit", "ignite"}
     assert len(results["closeness"]["recipes"]) == 3
     table = (tmp_path / "RESULTS.md").read_text()
