@@ -1,11 +1,13 @@
-"""helpers.exercises.ex11 (notebook 11): starting code, solutions, and plausible wrong answers refused with a message."""
+"""helpers.exercises.ex11 (notebook 11): starting code, solutions, plausible wrong answers refused with a message, and
+other right answers accepted."""
 
 from __future__ import annotations
 
 import statistics
 import time
 
-from _exercises import ExerciseModule
+import pytest
+from _exercises import ExerciseModule, apply_edit, verdict
 
 LOOP_OVER_LIST = '''def per_class_accuracy(y_pred, y, num_classes):
     right, total = [0] * num_classes, [0] * num_classes
@@ -21,6 +23,19 @@ LOOP_OVER_TENSORS = '''def per_class_accuracy(y_pred, y, num_classes):
         right[t] += p == t
     return right / total'''
 
+LOOP_OVER_CLASSES = '''def per_class_accuracy(y_pred, y, num_classes):
+    return torch.stack([(y_pred[y == c] == c).float().mean() for c in range(num_classes)])'''
+
+ONE_HOT = '''def per_class_accuracy(y_pred, y, num_classes):
+    one_hot = torch.nn.functional.one_hot(y, num_classes)
+    right = (one_hot * (y_pred == y).unsqueeze(1)).sum(dim=0)
+    return right.float() / one_hot.sum(dim=0)'''
+
+SCATTER_ADD = '''def per_class_accuracy(y_pred, y, num_classes):
+    right = torch.zeros(num_classes).scatter_add_(0, y, (y_pred == y).float())
+    total = torch.zeros(num_classes).scatter_add_(0, y, torch.ones(len(y)))
+    return right / total'''
+
 FORWARD_ONLY = '''def mlp_step_flops(widths, batch):
     return sum(2 * n_in * n_out * batch for n_in, n_out in zip(widths, widths[1:]))'''
 
@@ -33,6 +48,47 @@ MEAN_OF_BLOCK = '''def time_on_device(fn, sync, repeats=5, warmup=2):
         fn()
     sync()
     return (time.perf_counter() - start) / repeats'''
+
+IN_NANOSECONDS = '''def time_on_device(fn, sync, repeats=5, warmup=2):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter_ns()
+        fn()
+        sync()
+        seconds.append((time.perf_counter_ns() - start){scale})
+    return statistics.median(seconds)'''
+
+IMPORTED_BY_NAME = '''from time import perf_counter
+from statistics import median
+
+def time_on_device(fn, sync, repeats=5, warmup=2):
+    for _ in range(warmup):
+        fn()
+    sync()                      # the warm-up's work done before any clock is read
+    seconds = []
+    for _ in range(repeats):
+        start = perf_counter()
+        fn()
+        sync()
+        seconds.append(perf_counter() - start)
+    return median(seconds)'''
+
+HARD_CODED = '''def time_on_device(fn, sync, repeats=5, warmup=2):
+    for _ in range(2):
+        fn()
+    seconds = []
+    for _ in range(5):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)'''
+
+SOLUTION_TIMED = "        seconds.append(time.perf_counter() - start)\n"
 
 
 class TestEx11(ExerciseModule):
@@ -47,7 +103,15 @@ class TestEx11(ExerciseModule):
         ("q1", ("statistics.median(seconds)", "sum(seconds) / len(seconds)"), "the mean"),
         ("q1", MEAN_OF_BLOCK, "the mean"),
         ("q1", ("    for _ in range(warmup):\n        fn()\n", ""), "warm-up calls were missing"),
-        ("q1", ("time.perf_counter()", "time.time()"), "without reading time.perf_counter()"),
+        ("q1", ("time.perf_counter()", "time.time()"), "time.time(), the calendar clock"),
+        ("q1", ("time.perf_counter()", "time.monotonic()"), "ticks only every few milliseconds"),
+        # found by a learner: the clock's reading instead of a duration; two clocks mixed; the defaults hard-coded
+        ("q1", (SOLUTION_TIMED, "        seconds.append(time.perf_counter())\n"), "a reading of the clock"),
+        ("q1", (SOLUTION_TIMED, "        seconds.append(time.time() - start)\n"), "two different clocks"),
+        ("q1", HARD_CODED, "as for the defaults (2 + 5)"),
+        ("q1", ("range(warmup)", "range(2)"), "expected 6: 3 untimed warm-up calls"),
+        ("q1", (SOLUTION_TIMED, "        seconds.append(start - time.perf_counter())\n"), "negative"),
+        ("q1", IN_NANOSECONDS.format(scale=""), "nanoseconds"),
         ("q2", ("total - 2 * widths[0] * widths[1] * batch", "total"), "needs no gradient"),
         ("q2", FORWARD_ONLY, "the forward pass alone"),
         ("q2", FORWARD_ONLY.replace("return sum", "return 2 * sum"), "two gradients"),
@@ -61,5 +125,34 @@ class TestEx11(ExerciseModule):
         ("q3", ("return right / total", "return (y_pred == y).float().mean().expand(num_classes)"),
          "the overall accuracy"),
         ("q3", LOOP_OVER_LIST, ".tolist()"),
-        ("q3", LOOP_OVER_TENSORS, "one per label"),
+        ("q3", LOOP_OVER_TENSORS, "one or more per label"),
+        # found by a learner: a loop over the classes; one count of right answers for all classes together
+        ("q3", LOOP_OVER_CLASSES, "a Python loop over the classes"),
+        ("q3", ("right = torch.bincount(y[y_pred == y], minlength=num_classes)", "right = (y_pred == y).sum()"),
+         "between 0 and 1"),
     ]
+
+
+# Other right answers, each checked Correct: other clocks' units, names imported from time, other tensor operations.
+RIGHT = [
+    ("q1", IN_NANOSECONDS.format(scale=" / 1e9")),
+    ("q1", IMPORTED_BY_NAME),
+    ("q1", ("statistics.median(seconds)", "torch.tensor(seconds).median().item()")),
+    ("q3", ("return right / total", "return right.double() / total")),
+    ("q3", ("return right / total", "return right.float() / total.float()")),
+    ("q3", ONE_HOT),
+    ("q3", SCATTER_ADD),
+]
+
+
+@pytest.mark.parametrize("q, edit", RIGHT, ids=[f"{q}-{i}" for i, (q, _) in enumerate(RIGHT)])
+def test_other_right_answers_are_correct(q, edit):
+    result = verdict("ex11", q, apply_edit("ex11", q, edit), TestEx11.names)
+    assert result.state == "correct", result
+
+
+def test_a_check_leaves_the_clocks_as_they_were():
+    clocks = {name: getattr(time, name) for name in ("perf_counter", "perf_counter_ns", "time", "monotonic")}
+    verdict("ex11", "q1", apply_edit("ex11", "q1", IMPORTED_BY_NAME), TestEx11.names)
+    verdict("ex11", "q1", "def time_on_device(fn, sync, repeats=5, warmup=2):\n    raise ValueError('no')", TestEx11.names)
+    assert all(getattr(time, name) is f for name, f in clocks.items())

@@ -4,6 +4,7 @@ a per-class metric without a Python loop."""
 from __future__ import annotations
 
 import contextlib
+import statistics
 import time
 from collections.abc import Callable, Iterator
 
@@ -23,19 +24,26 @@ bind = _ex.bind
 class _FakeDevice:
     """A device like a GPU: fn() only queues work (a millisecond of Python), sync() waits until the work is done.
 
-    The clock moves only when the device is used, so the right answer is known exactly; every clock reading
-    taken while queued work is still unfinished is recorded, with how many calls of fn() came before it."""
+    Its clocks move only when the device is used, so the right answer is known exactly. Every clock reading is
+    recorded: how many calls of fn() came before it, whether queued work was still unfinished, which clock."""
 
     QUEUE = 0.001  # seconds Python needs to queue one call's work
+    START = 1000.0  # what perf_counter() reads at first: an arbitrary point, as on a real machine
+    CALENDAR = 1.7e9  # time.time() counts seconds since 1970: a far larger number
 
     def __init__(self, durations: list[float]) -> None:
-        self.now, self.pending, self.durations, self.calls = 1000.0, 0.0, durations, 0
-        self.reads: list[tuple[int, bool]] = []  # (calls of fn so far, whether work was still queued)
+        self.now, self.pending, self.durations, self.calls = self.START, 0.0, durations, 0
+        self.reads: list[tuple[int, bool, str, float]] = []  # (calls so far, work still queued, clock, seconds)
 
-    def clock(self) -> float:
-        """The fake time.perf_counter()."""
-        self.reads.append((self.calls, self.pending > 0))
-        return self.now
+    def clock(self, name: str) -> Callable[[], float | int]:
+        """The fake of time.<name>: perf_counter, perf_counter_ns, time, time_ns, monotonic or monotonic_ns."""
+
+        def read() -> float | int:
+            seconds = self.now + (self.CALENDAR if name.startswith("time") else 0.0)
+            self.reads.append((self.calls, self.pending > 0, name, seconds))
+            return round(seconds * 1e9) if name.endswith("_ns") else seconds
+
+        return read
 
     def fn(self) -> None:
         """The function to time: queue the next call's work and return at once."""
@@ -49,52 +57,90 @@ class _FakeDevice:
         self.pending = 0.0
 
 
+_CLOCKS = ("perf_counter", "perf_counter_ns", "time", "time_ns", "monotonic", "monotonic_ns")
+
+
 @contextlib.contextmanager
-def _fake_clock(fn: Callable, clock: Callable[[], float]) -> Iterator[None]:
-    """Replace time.perf_counter (and a `perf_counter` the learner imported by name) by `clock`."""
-    names = [n for n in ("perf_counter",) if n in getattr(fn, "__globals__", {})]
-    real, saved = time.perf_counter, {n: fn.__globals__[n] for n in names}
-    time.perf_counter = clock
-    fn.__globals__.update({n: clock for n in names})
+def _fake_clocks(fn: Callable, device: _FakeDevice) -> Iterator[None]:
+    """Replace time's clocks by the device's (also a clock the learner imported by name, `from time import ...`)."""
+    real = {name: getattr(time, name) for name in _CLOCKS}
+    names = getattr(fn, "__globals__", {})
+    imported = {n: clock for n, v in names.items() for clock, f in real.items() if v is f}
+    saved = {n: names[n] for n in imported}
     try:
+        for name in _CLOCKS:
+            setattr(time, name, device.clock(name))
+        names.update({n: device.clock(clock) for n, clock in imported.items()})
         yield
     finally:
-        time.perf_counter = real
-        fn.__globals__.update(saved)
+        for name, f in real.items():
+            setattr(time, name, f)
+        names.update(saved)
+
+
+def _run_on_device(time_on_device: Callable, durations: list[float], repeats: int, warmup: int) -> str:
+    """Time the fake device with the learner's function; raise Incorrect saying what went wrong, or pass."""
+    case = f"With warmup={warmup} and repeats={repeats}"
+    device = _FakeDevice(durations)
+    with _fake_clocks(time_on_device, device):
+        got = call(time_on_device, device.fn, device.sync, repeats=repeats, warmup=warmup, case=f"{case} on a fake device")
+    timed, q = durations[warmup:warmup + repeats], _FakeDevice.QUEUE
+    want = statistics.median(timed) + q
+    need(not (warmup and device.calls == repeats), f"{case}, fn was called {repeats} times, so the warm-up calls "
+                                                   "were missing: call fn() `warmup` times, untimed, first.")
+    need(device.calls != 7 or warmup + repeats == 7,
+         f"{case}, fn was called 7 times, as for the defaults (2 + 5): use the arguments `warmup` and `repeats`, "
+         "not fixed numbers.")
+    need(device.calls == warmup + repeats, f"{case}, fn was called {device.calls} times, expected {warmup + repeats}: "
+                                           f"{warmup} untimed warm-up calls, then {repeats} timed ones.")
+    got = number(f"time_on_device(fn, sync, repeats={repeats}, warmup={warmup})", got)
+    clocks = {name.removesuffix("_ns") for _, _, name, _ in device.reads}
+    need(clocks, f"you returned {got:.3g} without reading a clock around the calls: read time.perf_counter() "
+                 "before and after each timed call.")
+    need(len(clocks) == 1, f"you read two different clocks ({' and '.join(f'time.{c}()' for c in sorted(clocks))}): "
+                           "a duration is the difference of two readings of the same clock, time.perf_counter().")
+    need(clocks != {"time"}, "you timed with time.time(), the calendar clock: it can be coarse and the system may "
+                             "set it (make it jump) while you measure. Use time.perf_counter().")
+    need(clocks != {"monotonic"}, "you timed with time.monotonic(): it never jumps, but on some systems it ticks "
+                                  "only every few milliseconds. time.perf_counter() has the finest resolution.")
+    busy = [calls for calls, queued, _, _ in device.reads if queued]
+    need(not any(calls > warmup for calls in busy),
+         "you stopped the clock while the device was still working: fn() only queues its work and returns "
+         f"(in {q * 1000:g} ms here). Call sync() after fn() and before reading the clock, or you time the queueing.")
+    need(not busy, "you started the clock while the warm-up's work was still queued, so the first timed call "
+                   "also paid for it: call sync() before starting the clock too.")
+    readings = [seconds for *_, seconds in device.reads]
+    for scale, unit in ((1.0, "s"), (1e9, "ns")):
+        need(not min(readings) * scale - 1 <= got <= max(readings) * scale + 1,
+             f"you returned {got:.6g}, a reading of the clock (a point in time, counted from an arbitrary start), "
+             "not a duration: subtract the reading taken before the call, time.perf_counter() - start.")
+    need(got >= 0, f"you returned {got:.4g} s, a negative time: a duration is the later reading minus the earlier "
+                   "one, time.perf_counter() - start.")
+    need(not close(got, want * 1e9, 1e-3), f"you returned {got:.4g}, the median in nanoseconds (perf_counter_ns): "
+                                           "divide by 1e9 to return seconds.")
+    if close(got, want, 1e-3):
+        return f"{want:g} s"
+    if close(got, statistics.mean(timed) + q, 1e-3):
+        raise Incorrect(f"{case}, you returned the mean of the {repeats} timed calls ({got:g} s): one slow call drags "
+                        "it up. Return the median, statistics.median(...).")
+    everything = durations[:warmup + repeats]
+    if warmup and any(close(got, f(everything) + q, 1e-3) for f in (statistics.median, statistics.mean)):
+        raise Incorrect(f"{case}, you returned {got:g} s: the warm-up calls were timed with the others. Time only "
+                        "the calls after the warm-up.")
+    raise Incorrect(f"{case}, the timed calls took {', '.join(f'{d:g}' for d in timed)} s on the fake device (plus "
+                    f"{q * 1000:g} ms each to queue); you returned {got:g} s, expected their median, {want:g} s.")
 
 
 def _check_time_on_device(time_on_device: object) -> str:
-    """Warm-up untimed, sync() before each clock reading, perf_counter, the median; on a fake asynchronous device."""
+    """Warm-up untimed, sync() before each clock reading, perf_counter, the median; on three fake runs."""
     need(callable(time_on_device), "`time_on_device` should be a function time_on_device(fn, sync, repeats, warmup).")
-    device = _FakeDevice([100.0, 100.0, 1.0, 2.0, 30.0, 3.0, 4.0])  # 2 slow warm-up calls, then 5 timed ones
-    with _fake_clock(time_on_device, device.clock):
-        got = call(time_on_device, device.fn, device.sync, repeats=5, warmup=2,
-                   case="On a fake device, with repeats=5 and warmup=2")
-    q = _FakeDevice.QUEUE
-    need(device.calls != 5, "fn was called 5 times, so the warm-up calls were missing: call fn() `warmup` times, "
-                            "untimed, before the timed calls.")
-    need(device.calls == 7, f"fn was called {device.calls} times, expected 7: 2 warm-up calls, then 5 timed ones.")
-    got = number("time_on_device(fn, sync, repeats=5, warmup=2)", got)
-    need(any(calls > 0 for calls, _ in device.reads),
-         f"you returned {got:.3g} s without reading time.perf_counter() around the calls: time.time() is the "
-         "calendar clock (coarse, and it can jump); perf_counter is the clock for measuring.")
-    need(not any(busy for calls, busy in device.reads if calls > 2),
-         "you stopped the clock while the device was still working: fn() only queues its work and returns "
-         f"(in {q * 1000:g} ms here). Call sync() after fn() and before reading the clock, or you time the queueing.")
-    need(not any(busy for calls, busy in device.reads if calls == 2),
-         "you started the clock while the warm-up's work was still queued, so the first timed call also paid for "
-         "it: call sync() before starting the clock too.")
-    if close(got, 8.0 + q, 1e-3):
-        raise Incorrect(f"you returned the mean of the 5 timed calls ({got:g} s): the one slow call (30 s) drags it "
-                        "up. Return the median, statistics.median(...).")
-    if got > 50:
-        raise Incorrect(f"you returned {got:g} s: the warm-up calls (100 s each) were timed. Time only the calls "
-                        "after the warm-up.")
-    need(close(got, 3.0 + q, 1e-3), f"the timed calls took 1, 2, 30, 3 and 4 s on the fake device (plus "
-                                     f"{q * 1000:g} ms each to queue); you returned {got:g} s, expected their "
-                                     "median, 3.001 s.")
-    return ("two untimed warm-up calls, the clock read only after sync(), and the median of the five timed calls "
-            "(3.001 s): the slow one does not drag it.")
+    medians = [_run_on_device(time_on_device, durations, repeats, warmup) for durations, repeats, warmup in [
+        ([100.0, 100.0, 1.0, 2.0, 30.0, 3.0, 4.0], 5, 2),  # 2 slow warm-up calls, then one slow timed call
+        ([50.0, 50.0, 50.0, 2.0, 40.0, 4.0], 3, 3),
+        ([3.0, 30.0, 1.0], 3, 0),
+    ]]
+    return (f"untimed warm-up calls, the clock read only after sync(), and the median of the timed calls "
+            f"({', '.join(medians)} on three fake runs): a slow call does not drag it.")
 
 
 q1 = _ex.problem(
@@ -103,7 +149,8 @@ q1 = _ex.problem(
          "work is done. Write `time_on_device(fn, sync, repeats=5, warmup=2)`: call `fn()` `warmup` times untimed, "
          "then time `repeats` calls one by one with `time.perf_counter()`, calling `sync()` wherever the clock "
          "must not run ahead of the device, and return the median in seconds. The check passes a fake device "
-         "whose `fn` queues work and whose `sync` waits for it, with a clock it controls.",
+         "whose `fn` queues work and whose `sync` waits for it, with clocks it controls, and calls your function "
+         "with other values of `warmup` and `repeats` too.",
     starter='def time_on_device(fn, sync, repeats=5, warmup=2):\n'
             '    """The median seconds of `repeats` calls of fn() on an asynchronous device, after `warmup` calls."""\n'
             '    for _ in range(warmup):\n'
@@ -237,13 +284,17 @@ class _Watched(torch.Tensor):
 
 
 def _per_class_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
-    """(description, y_pred, y, num_classes): a small case with a class that never occurs, and a larger random one."""
+    """(description, y_pred, y, num_classes): a small case, a larger one where class 9 never occurs, 50 classes."""
     generator = torch.Generator().manual_seed(0)
-    y = torch.randint(0, 9, (400,), generator=generator)  # class 9 of 10 never occurs
-    noise = torch.randint(0, 10, (400,), generator=generator)
-    y_pred = torch.where(torch.rand(400, generator=generator) < 0.7, y, noise)
+
+    def labels(n: int, classes: int, occurring: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.randint(0, occurring, (n,), generator=generator)
+        noise = torch.randint(0, classes, (n,), generator=generator)
+        return torch.where(torch.rand(n, generator=generator) < 0.7, y, noise), y
+
     small = (torch.tensor([0, 1, 1, 1, 0, 2, 2, 0]), torch.tensor([0, 0, 1, 1, 1, 2, 2, 2]))
-    return [("For 8 labels of 4 classes", *small, 4), ("For 400 labels of 10 classes", y_pred, y, 10)]
+    return [("For 8 labels of 4 classes", *small, 4), ("For 400 labels of 10 classes", *labels(400, 10, 9), 10),
+            ("For 200 labels of 50 classes", *labels(200, 50, 50), 50)]
 
 
 def _reference(y_pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -251,25 +302,37 @@ def _reference(y_pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch
     return torch.bincount(y[y_pred == y], minlength=num_classes) / torch.bincount(y, minlength=num_classes)
 
 
+MAX_OPERATIONS = 30  # the solution runs 5 tensor operations, whatever the number of labels or classes
+
+
 def _check_per_class(per_class_accuracy: object) -> str:
-    """The reference's values, from a handful of tensor operations: no loop over the labels."""
+    """The reference's values, from a handful of tensor operations: no loop over the labels or the classes."""
     need(callable(per_class_accuracy), "`per_class_accuracy` should be a function "
                                        "per_class_accuracy(y_pred, y, num_classes).")
     for case, y_pred, y, num_classes in _per_class_cases():
-        want = _reference(y_pred, y, num_classes)
+        want = _reference(y_pred, y, num_classes).double()
         _Watched.operations = 0
         got = call(per_class_accuracy, y_pred.as_subclass(_Watched), y.as_subclass(_Watched), num_classes, case=case)
         operations = _Watched.operations
         need(isinstance(got, torch.Tensor), f"{case}, you returned {type(got).__name__}: return a tensor with one "
                                             "accuracy per class.")
         got = got.as_subclass(torch.Tensor).detach()
-        need(len(y) < 100 or operations < len(y) // 2, f"{case}, your function ran {operations} tensor operations, about one per "
-                                       "label: a Python loop over the labels. Count all the labels at once.")
+        need(operations <= MAX_OPERATIONS or operations < len(y), f"{case}, your function ran {operations} tensor "
+             "operations, one or more per label: a Python loop over the labels. Count all the labels at once.")
+        need(operations <= MAX_OPERATIONS, f"{case}, your function ran {operations} tensor operations, several per "
+                                           "class: a Python loop over the classes. One operation can count every "
+                                           "class at once.")
         need(tuple(got.shape) == (num_classes,), f"{case}, you returned shape {list(got.shape)}, expected "
                                                  f"[{num_classes}]: a class that never occurs still gets its entry "
                                                  "(bincount's minlength).")
         need(got.is_floating_point(), f"{case}, you returned {got.dtype} values: accuracies are fractions.")
-        overall = (y_pred == y).float().mean()
+        got = got.double()
+        outside = ((got < 0) | (got > 1)).nonzero().flatten().tolist()
+        if outside:
+            raise Incorrect(f"{case}, class {outside[0]} got {got[outside[0]].item():g}, but an accuracy is a fraction "
+                            "between 0 and 1: `right` should hold one count per class, the images of that class "
+                            "predicted right, never more than the class has.")
+        overall = (y_pred == y).double().mean()
         need(not torch.allclose(got, overall.expand(num_classes)), f"{case}, every class got {overall:.3f}, the "
                                                                    "overall accuracy: count each class apart.")
         absent = (torch.bincount(y, minlength=num_classes) == 0).nonzero().flatten().tolist()
@@ -278,13 +341,14 @@ def _check_per_class(per_class_accuracy: object) -> str:
                             f"nan there, as the division gives; you returned {got[absent[-1]].item():g}, which reads "
                             "as 'every image wrong'.")
         precision = torch.bincount(y[y_pred == y], minlength=num_classes) / torch.bincount(y_pred, minlength=num_classes)
-        if not torch.allclose(got, want, equal_nan=True) and torch.allclose(got, precision, equal_nan=True):
+        if not torch.allclose(got, want, equal_nan=True) and torch.allclose(got, precision.double(), equal_nan=True):
             raise Incorrect(f"{case}, you divided by how often each class was predicted (that is precision): divide "
                             "by how many images of each class there are.")
         need(torch.allclose(got, want, equal_nan=True), f"{case}, you returned "
-             f"{[round(v, 3) for v in got.tolist()]}, expected {[round(v, 3) for v in want.tolist()]}.")
+             f"{[round(v, 3) for v in got.tolist()[:10]]}, expected {[round(v, 3) for v in want.tolist()[:10]]}"
+             f"{' (the first 10 classes)' if num_classes > 10 else ''}.")
     return (f"the right accuracy for every class, nan where a class has no images, in {operations} tensor "
-            "operations for 400 labels: no loop over them.")
+            "operations for 200 labels of 50 classes: no loop over the labels or the classes.")
 
 
 q3 = _ex.problem(
@@ -292,16 +356,15 @@ q3 = _ex.problem(
     task="Write `per_class_accuracy(y_pred, y, num_classes)` for predicted and true labels (1-D integer tensors): "
          "a float tensor of shape `[num_classes]` whose entry `c` is the fraction of the images of true class `c` "
          "that were predicted right (`nan` for a class with no images). Use a few tensor operations, no Python "
-         "loop over the labels and no `.tolist()`. The check compares your values with its own on two cases, and "
-         "counts the tensor operations your function runs.",
+         "loop over the labels or the classes, and no `.tolist()`. The check compares your values with its own on "
+         "three cases, and counts the tensor operations your function runs.",
     starter='def per_class_accuracy(y_pred, y, num_classes):\n'
             '    """Per true class: the fraction of its images predicted right (nan for a class with no images)."""\n'
             '    right = ____    # for each class, how many of its images were predicted right\n'
             '    total = ____    # for each class, how many images it has\n'
             '    return ____',
-    hint="Section 4 named tensor operations that do a whole job at once; one of them counts how often each "
-         "class occurs in a tensor of labels, and it can count every class, also those that do not occur. "
-         "Which labels would you count to get the right answers?",
+    hint="Section 4 counted the images of each class with one operation, `torch.bincount`. To count each "
+         "class's right answers the same way, which labels would you hand it?",
     solution='def per_class_accuracy(y_pred, y, num_classes):\n'
              '    """Per true class: the fraction of its images predicted right (nan for a class with no images)."""\n'
              '    right = torch.bincount(y[y_pred == y], minlength=num_classes)\n'
