@@ -227,6 +227,30 @@ def test_line_explorer_draws_the_best_line_through_the_dots_and_says_the_shapes_
     assert fits == {(50, 0): (0.88, 0.23), (5, 0): (0.04, 0.48), (5, 1): (0.42, 0.48), (5, 2): (0.75, 0.26)}
 
 
+@pytest.mark.parametrize("n", [49, 50, 98, 103, 107, 196, 197])
+def test_line_explorer_draws_exactly_the_number_of_points_on_its_slider(n):
+    """arange(0, 1, 1 / n) gives n + 1 values for these n (floating-point rounding): the explorer must not."""
+    explorer = W.line_explorer()
+    explorer.set_values(n_points=n)
+    X = explorer.result["X"]
+    assert X.shape == (n, 1) and float(X.max()) < 1 and f"{n} points" in explorer.figure.axes[0].get_title()
+    if n == 50:  # the course's data, bit for bit
+        assert torch.equal(X, helpers.make_line_data()[0])
+
+
+def test_split_explorer_says_how_many_test_points_it_must_extrapolate_to_and_shows_the_overshoot():
+    explorer = W.split_explorer()
+    assert "All 10 test points lie outside the training range" in explorer.message.value
+    explorer.set_values(shuffle=True, seed=42)
+    assert "1 of 10 test points lies outside" in explorer.message.value
+    assert "the other 9 lie inside it" in explorer.message.value
+    (ax,) = explorer.figure.axes
+    for fraction in (0.2, 0.5, 0.8):
+        explorer.set_values(train_fraction=fraction, shuffle=False)
+        x_end = float(explorer.result["X_test"].max())
+        assert explorer.result["weight"] * x_end + explorer.result["bias"] < ax.get_ylim()[1]  # inside the picture
+
+
 def test_split_explorer_shows_notebook_02s_curve_and_its_errors_in_the_picture():
     X, _ = helpers.make_line_data()
     noise = 0.02 * torch.randn(X.shape, generator=torch.Generator().manual_seed(42))
@@ -253,6 +277,8 @@ def test_optimizer_explorer_without_steps_asks_only_for_what_notebook_03_teaches
     assert "MSE: 0.1049" in explorer.message.value and "L1" not in explorer.message.value
     left, landscape, bar = explorer.figure.axes  # the map of the loss has a colour bar with a label
     assert "MSE" in bar.get_ylabel() and left.get_title() == "your line's MSE: 0.1049"
+    low, high = left.get_ylim()  # close enough to the data to see the gap between it and the start line
+    assert low < 0.1288 and high > 0.85 and high - low < 2
     # the numbers notebook 03's answer to the explorer's "Try" quotes
     shown = {}
     for w, b in [(0.7, 0.3), (0.75, 0.28), (0.6, 0.3), (1.0, 0.3), (1.0, 0.18)]:

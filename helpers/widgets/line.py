@@ -22,7 +22,10 @@ from ._base import (
 
 
 def _line_compute(weight: float, bias: float, noise_std: float, n_points: int, seed: int) -> dict:
+    """Exactly `n_points` points from x = 0 up to (not including) 1, their line, noise and best straight line."""
     X, y = make_line_data(weight, bias, step=1.0 / n_points, noise_std=noise_std, seed=seed)
+    # arange with a float step can give one point more (1 / 49 is rounded: 49 steps stop just short of 1)
+    X, y = X[:n_points], y[:n_points]
     fit = least_squares_fit(X, y)
     return {"X": X, "y": y, "weight": weight, "bias": bias, "fit": fit, "noise_std": noise_std,
             "message": f"X has shape {list(X.shape)}, y has shape {list(y.shape)}: "
@@ -35,10 +38,11 @@ def _line_scene() -> tuple[_Blitted, dict]:
     fig, (ax,) = _figure(width=6.4, height=4.2)
     fig.subplots_adjust(top=0.86)  # a title of two lines
     dots = ax.scatter([], [], c=TRAIN, marker=MARK["train"], s=14, label="data (X, y)")
-    (true_line,) = ax.plot([0, 1], [0, 0], c=TRUE, ls="--", label="true line")
-    (fit_line,) = ax.plot([0, 1], [0, 0], c=PRED, ls=":", lw=2, label="best straight line through the dots")
+    # the best line is wide and drawn under the thin true line, so both show where they coincide
+    (fit_line,) = ax.plot([0, 1], [0, 0], c=PRED, ls=":", lw=4, zorder=1.9, label="best straight line through the dots")
+    (true_line,) = ax.plot([0, 1], [0, 0], c=TRUE, ls="--", lw=1.2, label="true line")
     ax.set(xlabel="X", ylabel="y", xlim=(-0.05, 1.05), ylim=(-2.3, 3.5), title=" ")
-    legend = ax.legend(loc="upper left")
+    legend = ax.legend(handles=[dots, true_line, fit_line], loc="upper left")
     moving = {"dots": dots, "true_line": true_line, "fit_line": fit_line, "title": ax.title}
     return _Blitted(fig, [*moving.values(), legend]), moving  # the legend is repainted to stay on top
 

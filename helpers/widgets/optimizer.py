@@ -68,6 +68,9 @@ def optimizer_explorer(
                 "message": f"{shown} &nbsp; (the best line, the star: weight {best[0]:.4f}, bias {best[1]:.4f})"}
 
     xs = torch.tensor([X.min().item(), X.max().item()])
+    # the data's range with room around it: wide enough for most lines, close enough to see a small gap
+    pad = max(0.5, (y.max() - y.min()).item())
+    ylim = (y.min().item() - pad, y.max().item() + pad)
     scenes: dict[str, tuple[_Blitted, dict]] = {}  # one per loss: the landscape is the slow part to draw
 
     def scene(loss: str) -> tuple[_Blitted, dict]:
@@ -77,8 +80,8 @@ def optimizer_explorer(
         fig, (left, right) = _figure(2, width=4.6)
         fig.subplots_adjust(right=0.9)  # room for the colour bar's labels
         left.scatter(_np(X), _np(y), c=TRAIN, marker=MARK["train"], s=14, label="training data")
-        (line,) = left.plot(_np(xs), _np(xs), c=PRED, label="your model")
-        left.set(xlabel="X", ylabel="y", ylim=(-1.5, 3.5), title=" ")
+        (line,) = left.plot(_np(xs), _np(xs), c=PRED, ls=":", lw=2, label="your model")
+        left.set(xlabel="X", ylabel="y", ylim=ylim, title=" ")
         contours = _landscape(right, grids[loss], ws, bs, best)
         right.get_lines()[-1].set_label("best line (least squares)")
         bar = fig.colorbar(contours, ax=right, fraction=0.06, pad=0.02,
@@ -109,8 +112,8 @@ def optimizer_explorer(
     }
     if not steps:
         fixed = loss
-        explorer = Explorer("Be the optimizer", f"Drag the weight and bias to make the {fixed} small: the red dot "
-                            "is your line on the map of every line's loss; the star is the best line.", controls,
+        explorer = Explorer("Be the optimizer", f"Drag the weight and bias to make the {fixed} small: the dot labelled "
+                            "<i>you</i> is your line on the map of every line's loss; the star is the best line.", controls,
                             lambda weight, bias: compute(weight, bias, fixed, lr), draw)
         return explorer
     controls["loss"] = widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss",

@@ -29,6 +29,19 @@ def _split_data() -> tuple[torch.Tensor, torch.Tensor]:
     return X, 0.3 + 1.2 * X - 0.6 * X**2 + noise
 
 
+def _where(outside: int, n_test: int) -> str:
+    """Where the test points lie against the training range, and what that asks of the model, in words."""
+    if outside == n_test:
+        return (f"All {n_test} test points lie outside the training range: the model must extrapolate beyond what "
+                "it saw.")
+    if outside == 0:
+        return f"All {n_test} test points lie inside the training range: the model only interpolates between them."
+    inside = n_test - outside
+    return (f"{outside} of {n_test} test points {'lies' if outside == 1 else 'lie'} outside the training range "
+            f"(there the model must extrapolate); the other {inside} {'lies' if inside == 1 else 'lie'} inside it "
+            "(there it interpolates).")
+
+
 def _split_scene(X: torch.Tensor, y: torch.Tensor) -> tuple[_Blitted, dict]:
     """Axes sized to the data and the legend drawn once; the band, dots, fitted line and title move."""
     from matplotlib.patches import Rectangle
@@ -42,7 +55,9 @@ def _split_scene(X: torch.Tensor, y: torch.Tensor) -> tuple[_Blitted, dict]:
     x_low, x_high, y_low, y_high = X.min().item(), X.max().item(), y.min().item(), y.max().item()
     (fit,) = ax.plot([x_low, x_high], [y_low, y_high], c=PRED, ls=":", lw=2, label="line fitted on train")
     pad_x, pad_y = 0.05 * (x_high - x_low), 0.1 * (y_high - y_low)
-    ax.set(xlabel="X", ylabel="y", xlim=(x_low - pad_x, x_high + pad_x), ylim=(y_low - pad_y, y_high + pad_y), title=" ")
+    # room above the data: a line fitted on a few points overshoots it, and that overshoot is the lesson
+    top = y_high + 6 * pad_y
+    ax.set(xlabel="X", ylabel="y", xlim=(x_low - pad_x, x_high + pad_x), ylim=(y_low - pad_y, top), title=" ")
     legend = ax.legend(loc="upper left")
     moving = {"band": band, "train": train, "test": test, "fit": fit, "title": ax.title}
     return _Blitted(fig, [*moving.values(), legend]), moving  # the legend is repainted to stay on top
@@ -67,9 +82,7 @@ def split_explorer(
     def compute(train_fraction: float, shuffle: bool, seed: int) -> dict:
         r = explore.split_summary(X, y, train_fraction, shuffle, seed)
         r["shuffle"], r["seed"] = shuffle, seed
-        kind = "extrapolate beyond" if r["outside"] else "interpolate within"
-        r["message"] = (f"{len(r['X_train'])} train / {len(r['X_test'])} test points. {r['outside']} test points "
-                        f"lie outside the training range, so the model must {kind} what it saw. "
+        r["message"] = (f"{len(r['X_train'])} train / {len(r['X_test'])} test points. {_where(r['outside'], len(r['X_test']))} "
                         f"Mean absolute error of the line fitted on train: {r['train_mae']:.4f} on train, "
                         f"{r['test_mae']:.4f} on test.")
         return r
