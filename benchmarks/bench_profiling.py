@@ -9,8 +9,8 @@ less, which a pause of the program disturbs most) on one CPU thread, as the note
   - the one-time cost of decoding once (dataset_to_tensors) against one epoch from the files (a ratio near 1:
     decoding once costs about one slow epoch, paid up front);
   - one epoch of training (45 steps, Adam) of the MLP and of the CNN, fed from PNG files -> sliced tensors;
-  - the same epochs' training steps alone, timed inside the loop: with PIL's decoding between the steps and with
-    nothing between them (Amdahl's law assumes they take the same time; notebook 11 shows they need not);
+  - the training step alone, timed inside the loop (median per step): with PIL's decoding between the steps and
+    with nothing between them (Amdahl's law assumes they take the same time; notebook 11 prints both);
   - accuracy of 1,437 predictions: a Python loop over 0-d tensors -> one vectorised comparison;
   - loading one epoch from PNG files with num_workers=2 -> num_workers=0 (a ratio below 1 means workers lose).
 With --runs R the whole measurement is repeated R times and the table shows the median ratio and its range.
@@ -83,32 +83,71 @@ def trainer(Model: type[nn.Module], make_batches: Callable[[], object]) -> Calla
     return epoch
 
 
-def timed_parts(model: nn.Module, batches: object, optimizer: torch.optim.Optimizer,
-                loss_fn: nn.Module) -> tuple[float, float]:
-    """Train on every batch; return (seconds getting the batches, seconds in the training steps): the notebook's."""
-    data = training = 0.0
+def timed_parts(model: nn.Module, batches: object, optimizer: torch.optim.Optimizer, loss_fn: nn.Module,
+                steps: int | None = None) -> tuple[list[float], list[float]]:
+    """Train on `steps` batches (None: all); return each step's seconds ([getting the batch], [training step])."""
+    data: list[float] = []
+    training: list[float] = []
     batches = iter(batches)
-    while True:
+    while steps is None or len(data) < steps:
         start = time.perf_counter()
         batch = next(batches, None)
         fetched = time.perf_counter()
         if batch is None:
-            return data, training
+            break
         helpers.train_step(model, *batch, loss_fn, optimizer)
-        data, training = data + (fetched - start), training + (time.perf_counter() - fetched)
+        data.append(fetched - start)
+        training.append(time.perf_counter() - fetched)
+    return data, training
 
 
-def steps_alone(Model: type[nn.Module], make: dict[str, Callable[[], object]], repeats: int) -> dict[str, Timing]:
-    """The training steps' own seconds per epoch, fed from the files and from sliced tensors, taking turns."""
+def parts_per_step(Model: type[nn.Module], make: dict[str, Callable[[], object]], rounds: int,
+                   steps: int | None = None) -> dict[str, dict[str, Timing]]:
+    """Each part's seconds per step (getting the batch, the training step), fed from the files and from sliced
+    tensors, taking turns: {source: {"data": Timing, "training step": Timing}} (the notebook's, after 1 warm-up round)."""
     models = {source: Model() for source in ("files", "sliced")}
     optimizers = {source: torch.optim.Adam(model.parameters(), lr=1e-3) for source, model in models.items()}
-    seconds: dict[str, list[float]] = {source: [] for source in models}
-    for round_ in range(repeats + 1):  # round 0 is the warm-up
+    seconds: dict[str, tuple[list[float], list[float]]] = {source: ([], []) for source in models}
+    for round_ in range(rounds + 1):  # round 0 is the warm-up
         for source, model in models.items():
-            training = timed_parts(model, make[source](), optimizers[source], nn.CrossEntropyLoss())[1]
+            data, training = timed_parts(model, make[source](), optimizers[source], nn.CrossEntropyLoss(), steps)
             if round_:
-                seconds[source].append(training)
-    return {source: Timing(tuple(values)) for source, values in seconds.items()}
+                seconds[source][0].extend(data)
+                seconds[source][1].extend(training)
+    return {source: {"data": Timing(tuple(data)), "training step": Timing(tuple(training))}
+            for source, (data, training) in seconds.items()}
+
+
+LABELS = ("data", "forward", "loss", "backward", "step")
+
+
+def profile_shares(model: nn.Module, batches: object, steps: int) -> dict[str, float]:
+    """Train 2 + `steps` batches under torch.profiler with the notebook's five labels; each label's share of the
+    labelled CPU time over the last `steps` (the notebook's profile_training and label_shares)."""
+    from torch.profiler import ProfilerActivity, profile, record_function, schedule
+
+    loss_fn, optimizer, batches = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-3), iter(batches)
+    with profile(activities=[ProfilerActivity.CPU], schedule=schedule(wait=1, warmup=1, active=steps, repeat=1)) as prof:
+        for _ in range(2 + steps):
+            with record_function("data"):
+                X, y = next(batches)
+            with record_function("forward"):
+                y_hat = model(X)
+            with record_function("loss"):
+                loss = loss_fn(y_hat, y)
+            with record_function("backward"):
+                optimizer.zero_grad()
+                loss.backward()
+            with record_function("step"):
+                optimizer.step()
+            prof.step()
+    totals = {e.key: e.cpu_time_total for e in prof.key_averages() if e.key in LABELS}
+    return {label: totals[label] / sum(totals.values()) for label in LABELS}
+
+
+def _part(parts: dict[str, dict[str, Timing]], part: str) -> dict[str, Timing]:
+    """{source: Timing} of one part ("data" or "training step") from parts_per_step's result."""
+    return {source: timings[part] for source, timings in parts.items()}
 
 
 def _row(before: str, after: str, timings: dict[str, Timing], slow: str, fast: str) -> dict:
@@ -143,7 +182,7 @@ def measure(repeats: int = 5) -> dict[str, dict]:
                                    "files": lambda: list(make["files"]())}, repeats=repeats)
         train = {Model.__name__: time_interleaved({source: trainer(Model, make[source]) for source in ("files", "sliced")},
                                                   repeats=repeats) for Model in (DigitMLP, DigitCNN)}
-        alone = {Model.__name__: steps_alone(Model, make, repeats) for Model in (DigitMLP, DigitCNN)}
+        alone = {Model.__name__: parts_per_step(Model, make, repeats) for Model in (DigitMLP, DigitCNN)}
         with torch.inference_mode():
             y_pred = DigitMLP()(X).argmax(dim=1)
         metric = time_interleaved({"loop": lambda: accuracy_loop(y_pred, y), "vectorised": lambda: accuracy(y_pred, y)},
@@ -159,10 +198,10 @@ def measure(repeats: int = 5) -> dict[str, dict]:
                                                       "files", "once"),
         "train MLP epoch": _row("from PNG files", "from sliced tensors", train["DigitMLP"], "files", "sliced"),
         "train CNN epoch": _row("from PNG files", "from sliced tensors", train["DigitCNN"], "files", "sliced"),
-        "train MLP epoch: the steps alone": _row("decoding between steps", "nothing between steps",
-                                                 alone["DigitMLP"], "files", "sliced"),
-        "train CNN epoch: the steps alone": _row("decoding between steps", "nothing between steps",
-                                                 alone["DigitCNN"], "files", "sliced"),
+        "train MLP: one training step alone (median per step)": _row(
+            "decoding between steps", "nothing between steps", _part(alone["DigitMLP"], "training step"), "files", "sliced"),
+        "train CNN: one training step alone (median per step)": _row(
+            "decoding between steps", "nothing between steps", _part(alone["DigitCNN"], "training step"), "files", "sliced"),
         "accuracy": _row("Python loop", "vectorised", metric, "loop", "vectorised"),
         "load: num_workers=2": _row("num_workers=0", "num_workers=2", workers, "files", "files, 2 workers"),
     }

@@ -332,7 +332,9 @@ def test_notebook_11_decoding_once_costs_about_one_epoch_from_the_files(digits_s
     timings = time_interleaved({"decode once": lambda: vision.dataset_to_tensors(images),
                                 "one epoch from files": lambda: list(make["files"]())}, repeats=5)
     ratio = speedup(timings["decode once"], timings["one epoch from files"])
-    assert 1 / 3 < ratio < 3  # both decode every image once: the one-time cost is about one slow epoch
+    # both decode every image once: the one-time cost is about one slow epoch (measured 0.9 to 1.1), so one epoch
+    # comes out about even, and from the second epoch on decoding once pays off (it costs less than 2 epochs)
+    assert 1 / 1.8 < ratio < 1.8
 
 
 def test_notebook_11_the_mlp_gains_far_more_from_the_fix_than_the_cnn(digits_slice, one_thread):
@@ -364,7 +366,7 @@ def test_notebook_11_cprofile_finds_decoding_slower_than_all_the_training_steps(
         train()
     functions = pstats.Stats(profiler).get_stats_profile().func_profiles
     assert int(functions["pil_loader"].ncalls) == 128 and int(functions["train_step"].ncalls) == 4
-    assert functions["pil_loader"].cumtime > functions["train_step"].cumtime  # measured about 3x
+    assert functions["pil_loader"].cumtime > 1.25 * functions["train_step"].cumtime  # measured about 2.5x
 
 
 def test_notebook_11_a_tiny_operation_runs_far_below_a_large_ones_flop_rate(one_thread):
@@ -382,4 +384,65 @@ def test_notebook_11_a_tiny_operation_runs_far_below_a_large_ones_flop_rate(one_
     with torch.inference_mode():
         timings = time_interleaved(work, repeats=7, number=10)
     rate = {name: flops[name] / timings[name].median for name in work}
-    assert rate["mlp"] < rate["matmul"] / 2  # measured about 20x apart
+    assert rate["mlp"] < rate["matmul"] / 3  # measured about 10x apart
+
+
+def test_notebook_11_the_first_training_step_of_a_fresh_process_is_many_times_slower_than_the_rest():
+    import subprocess
+    import sys
+
+    script = (
+        "import statistics, time, torch\n"
+        "import helpers\n"
+        "from helpers.classify import DigitMLP\n"
+        "torch.set_num_threads(1)\n"
+        "model = DigitMLP()\n"
+        "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+        "X, y = torch.rand(32, 1, 8, 8), torch.randint(0, 10, (32,))\n"
+        "seconds = []\n"
+        "for _ in range(30):\n"
+        "    start = time.perf_counter()\n"
+        "    helpers.train_step(model, X, y, torch.nn.CrossEntropyLoss(), optimizer)\n"
+        "    seconds.append(time.perf_counter() - start)\n"
+        "print(seconds[0] / statistics.median(seconds[10:]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300)
+    assert float(out.stdout) > 3  # measured 13x to 30x: the process's first backward pass and optimizer step
+
+
+def test_notebook_11_data_is_most_of_the_mlps_profiled_step_and_a_much_smaller_share_of_the_cnns(digits_slice,
+                                                                                                 one_thread):
+    from itertools import chain
+
+    from helpers.classify import DigitCNN, DigitMLP
+
+    bench = _bench()
+    make = bench.pipelines(*digits_slice)
+    shares = {}
+    for Model in (DigitMLP, DigitCNN):
+        torch.manual_seed(0)
+        batches = chain(make["files"](), make["files"]())  # 8 batches of the 128 images: 2 unrecorded, 6 recorded
+        shares[Model.__name__] = bench.profile_shares(Model(), batches, steps=6)["data"]
+    assert shares["DigitMLP"] > 0.6  # measured about 0.85
+    assert shares["DigitCNN"] < shares["DigitMLP"] - 0.15  # measured about 0.45
+
+
+def test_notebook_11_per_step_parts_data_is_nearly_all_of_the_mlps_step_and_little_of_the_cnns_after_the_fix(
+        digits_slice, one_thread):
+    from helpers.classify import DigitCNN, DigitMLP
+
+    bench = _bench()
+    make = bench.pipelines(*digits_slice)
+    torch.manual_seed(0)
+    mlp = bench.parts_per_step(DigitMLP, make, rounds=3)
+    data, training = mlp["files"]["data"].median, mlp["files"]["training step"].median
+    assert data / (data + training) > 0.7  # measured about 0.95: the MLP's step from the files is nearly all data
+    cnn = bench.parts_per_step(DigitCNN, make, rounds=1)
+    assert cnn["sliced"]["data"].median < cnn["sliced"]["training step"].median / 10  # measured about 1/100
+
+
+def test_notebook_11_slicing_in_memory_tensors_beats_two_worker_processes(digits_slice, one_thread):
+    make = _bench().pipelines(*digits_slice)
+    timings = time_interleaved({"2 workers": lambda: list(make["files, 2 workers"]()),
+                                "sliced": lambda: list(make["sliced"]())}, repeats=2, warmup=0)
+    assert speedup(timings["2 workers"], timings["sliced"]) > 10  # measured several hundred times
