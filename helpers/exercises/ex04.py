@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -11,7 +12,7 @@ from torch import nn
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import call, close, need, number
+from ._util import StepLog, call, check_update, close, need, number, stale_gradients
 
 _ex = Exercises("ex04")
 bind = _ex.bind
@@ -44,15 +45,20 @@ def _two_output_case() -> tuple[torch.Tensor, torch.Tensor, _TwoOutputs]:
     return X, Y, model
 
 
-def _stepped(model: nn.Module, loss: torch.Tensor, lr: float) -> list[torch.Tensor]:
-    """The parameters one plain SGD step of `loss` would give a copy of `model`."""
-    grads = torch.autograd.grad(loss, list(model.parameters()), retain_graph=True)
-    return [(p - lr * g).detach() for p, g in zip(model.parameters(), grads)]
+def _rmse(y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The root of the mean squared error: a loss that is neither a mean nor a sum of one loss per number."""
+    return (y_pred - y).pow(2).mean().sqrt()
 
 
-def _check_train_step_two(train_step_two: object) -> str:
-    """Training mode, the sum of both columns' losses, one update that uses both gradients, fresh gradients."""
-    need(callable(train_step_two), "`train_step_two` should be a function train_step_two(model, X, Y, loss_fn, optimizer).")
+def _sum_of_columns(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, loss: Callable) -> tuple[float, list]:
+    """The task's loss for `model` (loss of column 0 plus loss of column 1) and its gradients."""
+    P = model(X)
+    total = loss(P[:, 0], Y[:, 0]) + loss(P[:, 1], Y[:, 1])
+    return total.item(), list(torch.autograd.grad(total, list(model.parameters())))
+
+
+def _first_call(train_step_two: Callable) -> None:
+    """One call with the L1 loss on a model in eval mode whose .grad holds an old gradient: what, when, in which order."""
     X, Y, model = _two_output_case()
     l1, calls = nn.L1Loss(), []
 
@@ -61,14 +67,14 @@ def _check_train_step_two(train_step_two: object) -> str:
         calls.append(1)
         return l1(y_pred, y)
 
-    twin = copy.deepcopy(model)
-    P = twin(X)
-    col = [l1(P[:, i], Y[:, i]) for i in range(2)]
-    want_loss = (col[0] + col[1]).item()
-    want = _stepped(twin, col[0] + col[1], 0.1)
-    only = [_stepped(twin, col[i], 0.1) for i in range(2)]
+    start = [p.detach().clone() for p in model.parameters()]
+    want_loss, fresh = _sum_of_columns(model, X, Y, l1)
+    P = model(X)
+    only = [torch.autograd.grad(l1(P[:, i], Y[:, i]), list(model.parameters()), retain_graph=True) for i in range(2)]
+    stale = stale_gradients(model)  # as an earlier backward() leaves it
     optimizer, steps = torch.optim.SGD(model.parameters(), lr=0.1), []
     optimizer.register_step_post_hook(lambda *_: steps.append(1))
+    log = StepLog(model, optimizer)
     model.modes.clear()
     out = call(train_step_two, model, X, Y, loss_fn, optimizer, case="Called once on a model left in eval mode")
     need(model.modes, "your step never called the model: the forward pass is Y_pred = model(X).")
@@ -79,15 +85,22 @@ def _check_train_step_two(train_step_two: object) -> str:
     need(isinstance(out, float), f"your step returned {type(out).__name__}: return loss.item(), a Python number.")
     if not close(out, want_loss):
         with torch.no_grad():
-            whole, first = l1(P, Y).item(), col[0].item()
+            whole, first = l1(P, Y).item(), l1(P[:, 0], Y[:, 0]).item()
             crossed = (l1(P[:, 0], Y[:, 0:1]) + l1(P[:, 1], Y[:, 1:2])).item()
+        if close(out, whole) and len(calls) > 1:
+            raise Incorrect(f"your step returned {out:.4f}, the mean of the two columns' losses: the task's loss is "
+                            f"their sum ({want_loss:.4f}), so that each target counts fully, whatever their number.")
         if close(out, whole):
-            raise Incorrect(f"your step returned {out:.4f}, the loss of all 2 x 10 numbers at once: that is the mean "
-                            f"of the two columns' losses, half their sum ({want_loss:.4f}). Add loss_fn of column 0 "
-                            "and loss_fn of column 1.")
-        if close(out, first) or close(out, col[1].item()):
+            raise Incorrect(f"your step returned {out:.4f}, loss_fn of all 2 x 10 numbers at once; the task's loss "
+                            f"is loss_fn of column 0 plus loss_fn of column 1 ({want_loss:.4f}). Call loss_fn once "
+                            "per column and add the two. (Doubling the loss of all the numbers is no fix: it equals "
+                            "that sum only for a loss that averages, on columns of equal length.)")
+        if close(out, first) or close(out, l1(P[:, 1], Y[:, 1]).item()):
             raise Incorrect(f"your step returned {out:.4f}, the loss of one column only: the loss is the sum of "
                             "both columns' losses.")
+        if close(out, _sum_of_columns(model, X, Y, l1)[0]):
+            raise Incorrect(f"your step returned {out:.4f}, the loss measured after the update: return the loss of "
+                            f"step 2, computed before optimizer.step() ({want_loss:.4f}).")
         if close(out, crossed):
             raise Incorrect("a prediction column of shape [10] met a target of shape [10, 1]: they broadcast to "
                             "[10, 10] and compare every prediction with every label. Slice both the same way, "
@@ -96,17 +109,48 @@ def _check_train_step_two(train_step_two: object) -> str:
                         f"was {want_loss:.4f}: loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1]).")
     need(len(steps) <= 1, f"one call of your step called optimizer.step() {len(steps)} times: that is {len(steps)} "
                           "updates for one batch. backward() adds, so both gradients can wait for one step.")
+    if check_update(model, start, fresh, stale, 0.1, log):
+        return
     params = [p.detach() for p in model.parameters()]
-    need(steps, "the parameters did not change: call optimizer.step() after loss.backward().")
-    need(not all(torch.equal(p, q) for p, q in zip(params, twin.parameters())), "the parameters did not change: "
-         "the gradients were cleared before optimizer.step() used them (zero_grad() belongs before backward()).")
-    if not all(close(p, q, 1e-6) for p, q in zip(params, want)):
-        if any(all(close(p, q, 1e-6) for p, q in zip(params, o)) for o in only):
-            raise Incorrect("the update used only one column's gradient: the other was cleared or never computed. "
-                            "Call zero_grad() once, before backward(), on the summed loss (or before both "
-                            "backward() calls: they add up).")
-        raise Incorrect("the parameters after your step are not where one SGD step on the summed loss puts them: "
-                        "zero_grad(), then backward() on the sum, then one step().")
+    if any(all(close(p, s - 0.1 * g, 1e-6) for p, s, g in zip(params, start, o)) for o in only):
+        raise Incorrect("the update used only one column's gradient: the other was cleared or never computed. "
+                        "Call zero_grad() once, before backward(), on the summed loss (or before both "
+                        "backward() calls: they add up).")
+    raise Incorrect("the parameters after your step are not where one SGD step on the summed loss puts them: "
+                    "zero_grad(), then backward() on the sum, then one step().")
+
+
+def _second_loss(train_step_two: Callable) -> None:
+    """One call with a loss that is not a mean (the root of the mean squared error): the sum of both columns' losses."""
+    X, Y, model = _two_output_case()
+    start = [p.detach().clone() for p in model.parameters()]
+    want_loss, fresh = _sum_of_columns(model, X, Y, _rmse)
+    with torch.no_grad():
+        whole = _rmse(model(X), Y).item()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    out = call(train_step_two, model, X, Y, _rmse, optimizer, case="Called with a second loss_fn, the root of the "
+                                                                     "mean squared error")
+    need(isinstance(out, float), f"with a second loss your step returned {type(out).__name__}: return loss.item().")
+    if close(out, 2 * whole) and not close(out, want_loss):
+        raise Incorrect(f"with a second loss_fn, the root of the mean squared error, your step returned {out:.4f}, "
+                        f"twice loss_fn(Y_pred, Y); the sum of the two columns' losses is {want_loss:.4f}. Doubling "
+                        "the loss of all the numbers matched with the L1 loss only because L1 averages and the "
+                        "columns have the same length. Call loss_fn on each column and add the two.")
+    need(close(out, want_loss), f"with a second loss_fn, the root of the mean squared error, your step returned "
+                                f"{out:.4f}, but the sum of the two columns' losses is {want_loss:.4f}: call loss_fn "
+                                "on column 0 and on column 1 and add the two, whatever the loss.")
+    need(all(close(p.detach(), s - 0.1 * g, 1e-6) for p, s, g in zip(model.parameters(), start, fresh)),
+         "with a second loss_fn, the root of the mean squared error, the parameters are not where one SGD step on "
+         "the sum of the two columns' losses puts them.")
+
+
+def _check_train_step_two(train_step_two: object) -> str:
+    """Training mode, the sum of both columns' losses for any loss, one update with this batch's gradient alone."""
+    need(callable(train_step_two), "`train_step_two` should be a function train_step_two(model, X, Y, loss_fn, optimizer).")
+    _first_call(train_step_two)
+    _second_loss(train_step_two)
+    X, Y, _ = _two_output_case()
+    l1 = nn.L1Loss()
     torch.manual_seed(0)
     model = _TwoOutputs()
     reference = copy.deepcopy(model)
@@ -114,15 +158,16 @@ def _check_train_step_two(train_step_two: object) -> str:
     (l1(P[:, 0], Y[:, 0]) + l1(P[:, 1], Y[:, 1])).backward()
     run_optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the parameters stay put
     for _ in range(2):
-        call(train_step_two, model, X, Y, loss_fn, run_optimizer, case="Called twice on one batch")
+        call(train_step_two, model, X, Y, l1, run_optimizer, case="Called twice on one batch")
     for p, r in zip(model.parameters(), reference.parameters()):
         if p.grad is not None and close(p.grad, 2 * r.grad) and not close(p.grad, r.grad):
             raise Incorrect("after two calls on one batch the gradients are twice one batch's: zero them with "
                             "optimizer.zero_grad() at the start of every step.")
         need(p.grad is None or close(p.grad, r.grad), "after two calls the gradients are not one batch's gradient: "
                                                         "optimizer.zero_grad() before backward().")
-    return ("training mode, the sum of both columns' losses, one update with both outputs' gradients, and fresh "
-            "gradients every call: the same loop serves any model and any loss.")
+    return ("training mode, the sum of both columns' losses (with L1 and with a loss that is not a mean), one update "
+            "with this batch's gradient alone, whatever .grad held before: the same loop serves any model and any "
+            "loss.")
 
 
 q1 = _ex.problem(
@@ -132,8 +177,9 @@ q1 = _ex.problem(
          "target, and so does `Y`. Write `train_step_two(model, X, Y, loss_fn, optimizer)`: one training step "
          "whose loss is the **sum** of `loss_fn` on each column (column 0 of the predictions against column 0 of "
          "`Y`, column 1 against column 1), with one update per call; return that summed loss, measured before "
-         "the update, as a Python number. The check runs it on a two-output model left in eval mode, looks at "
-         "the parameters after one step, and calls it twice on one batch.",
+         "the update, as a Python number. The check runs it on a two-output model left in eval mode with an old "
+         "gradient still in `.grad` (as an earlier `backward()` leaves it), looks at the parameters after one step, "
+         "tries a second `loss_fn` that is not an average, and calls it twice on one batch.",
     starter='def train_step_two(model, X, Y, loss_fn, optimizer):\n'
             '    """One training step of a two-output model; the loss is the sum of the two columns\' losses."""\n'
             '    ____            # 0. training mode\n'
@@ -197,12 +243,15 @@ q2 = _ex.problem(
 
 
 def _check_mse_gradients(mse_gradients: object) -> str:
-    """The chain rule's MSE gradients equal autograd's for models below, above and across the line."""
+    """The chain rule's MSE gradients equal autograd's for models below, above and across noisy labels."""
     need(callable(mse_gradients), "`mse_gradients` should be a function mse_gradients(model, X, y).")
-    X, y = helpers.make_line_data()
-    cases = [("the seed-42 model (every error negative)", None, 40), ("a model far above the line", (2.0, 1.5), 40),
-             ("a model crossing the line (errors of both signs)", (0.8, 0.25), 50), ("10 points", (0.1, -0.4), 10)]
-    for name, params, n in cases:
+    X, y_line = helpers.make_line_data()
+    _, y_noisy = helpers.make_line_data(noise_std=0.05, seed=1)  # labels off any straight line
+    cases = [("the seed-42 model (every error negative)", None, 40, y_line),
+             ("a model far above noisy labels", (2.0, 1.5), 40, y_noisy),
+             ("a model crossing noisy labels (errors of both signs)", (0.8, 0.25), 50, y_noisy),
+             ("10 noisy points", (0.1, -0.4), 10, y_noisy)]
+    for name, params, n, y in cases:
         torch.manual_seed(42)
         model = helpers.LinearRegressionModel()
         if params:
@@ -211,7 +260,14 @@ def _check_mse_gradients(mse_gradients: object) -> str:
                 model.bias.fill_(params[1])
         reference = copy.deepcopy(model)
         nn.MSELoss()(reference(X[:n]), y[:n]).backward()
-        out = call(mse_gradients, model, X[:n], y[:n], case=f"For {name}")
+        try:
+            with torch.no_grad():  # the chain rule needs no autograd: backward() and autograd.grad fail here
+                out = call(mse_gradients, model, X[:n], y[:n], case=f"For {name}")
+        except Incorrect as err:
+            need("does not require grad" not in str(err),
+                 "you used autograd (backward() or torch.autograd.grad): the check runs your function with autograd "
+                 "switched off. Get the gradients from the chain rule, with tensor arithmetic on the errors.")
+            raise
         need(model.weights.grad is None and model.bias.grad is None,
              "you called backward(): the point is to get the gradients from the chain rule, without autograd.")
         need(isinstance(out, (tuple, list)) and len(out) == 2, "return two numbers: grad_w, grad_b.")
@@ -219,10 +275,14 @@ def _check_mse_gradients(mse_gradients: object) -> str:
         want = [reference.weights.grad.item(), reference.bias.grad.item()]
         with torch.no_grad():
             e = reference(X[:n]) - y[:n]
+            e_line = reference(X[:n]) - (0.7 * X[:n] + 0.3)
         l1 = [(torch.sign(e) * X[:n]).mean().item(), torch.sign(e).mean().item()]
         same = lambda a, b: all(close(g, w, 1e-4) for g, w in zip(a, b))  # noqa: E731
         if same(got, want):
             continue
+        if same(got, [(2 * e_line * X[:n]).mean().item(), (2 * e_line).mean().item()]):
+            raise Incorrect(f"for {name} your errors compare the predictions with the line 0.7 x + 0.3, not with the "
+                            "labels y: here the labels are noisy, off any line. The error is e = model(X) - y.")
         if same(got, [-w for w in want]):
             raise Incorrect(f"for {name} your gradients have the opposite sign of autograd's: the error is "
                             "e = y_pred - y, prediction minus label.")
@@ -246,11 +306,13 @@ q3 = _ex.problem(
     _check_mse_gradients, names=("mse_gradients",), title="MSE gradients by the chain rule", transfer=True,
     task="The notebook derived the L1 gradients by hand. Do the same for the MSE loss "
          "L = (1/N) Σ (w xᵢ + b - yᵢ)²: write `mse_gradients(model, X, y)` that returns dL/dw and dL/db of a "
-         "`LinearRegressionModel`, from the chain rule, without calling `backward()`. The check compares them "
-         "with autograd's `.grad` for models below, above and across the line, on 40, 50 and 10 points.",
+         "`LinearRegressionModel`, from the chain rule, without autograd (no `backward()`, no `torch.autograd.grad`: "
+         "the check runs your function with autograd switched off). It compares them with autograd's `.grad` for "
+         "models below, above and across the labels, on 40, 50 and 10 points, with labels on the line and noisy "
+         "ones.",
     starter='def mse_gradients(model, X, y):\n'
             '    """dL/dw and dL/db of the MSE loss of a LinearRegressionModel on (X, y), by the chain rule."""\n'
-            '    with torch.no_grad():\n'
+            '    with torch.inference_mode():\n'
             '        e = ____          # the errors: prediction minus label\n'
             '    grad_w = ____         # dL/dw\n'
             '    grad_b = ____         # dL/db\n'
@@ -260,7 +322,7 @@ q3 = _ex.problem(
          "nn.MSELoss averages over the points.",
     solution='def mse_gradients(model, X, y):\n'
              '    """dL/dw and dL/db of the MSE loss of a LinearRegressionModel on (X, y), by the chain rule."""\n'
-             '    with torch.no_grad():\n'
+             '    with torch.inference_mode():\n'
              '        e = model(X) - y\n'
              '    grad_w = (2 * e * X).mean()\n'
              '    grad_b = (2 * e).mean()\n'
