@@ -9,7 +9,7 @@ __all__ = ["predict", "mae", "mse", "least_squares_fit"]
 
 
 def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """Return the model's predictions for X in eval mode under torch.inference_mode, on X's device."""
+    """Return the model's predictions for X in eval mode under torch.inference_mode; the model keeps its mode."""
     check_module("model", model)
     X = check_tensor("X", X)
     param = next(model.parameters(), None)
@@ -19,9 +19,14 @@ def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
             "e.g. X = X.to(device) and model.to(device)"
         )
     check_input_dtype("X", X, model_dtype(model))
+    modes = [(module, module.training) for module in model.modules()]  # each layer's own, e.g. a frozen batch norm
     model.eval()
-    with torch.inference_mode():
-        return model(X)
+    try:
+        with torch.inference_mode():
+            return model(X)
+    finally:
+        for module, training in modes:  # put back the modes it had: a training run goes on as it was
+            module.training = training
 
 
 def mae(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:

@@ -10,8 +10,20 @@ def test_predict_uses_eval_mode_and_inference_mode(line, seeded):
     model = helpers.LinearRegressionModel()
     model.train()
     y_hat = helpers.predict(model, line[0])
-    assert not model.training and y_hat.is_inference() and not y_hat.requires_grad
+    assert y_hat.is_inference() and not y_hat.requires_grad
     assert torch.allclose(y_hat, model.weights.detach() * line[0] + model.bias.detach())
+
+
+def test_predict_switches_dropout_off_and_puts_back_the_mode_it_found(line, seeded):
+    model = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1)).train()
+    first, second = helpers.predict(model, line[0]), helpers.predict(model, line[0])
+    assert torch.equal(first, second) and model.training and all(m.training for m in model.modules())
+    model[1].eval()  # a layer kept in eval mode inside a model that trains (as when batch norm is frozen)
+    helpers.predict(model, line[0])
+    assert model.training and not model[1].training
+    model.eval()
+    helpers.predict(model, line[0])
+    assert not model.training
 
 
 def test_metrics_on_known_numbers():
