@@ -112,9 +112,9 @@ def optimizer_explorer(
     }
     if not steps:
         fixed = loss
-        explorer = Explorer("Be the optimizer", f"Drag the weight and bias to make the {fixed} small: the dot labelled "
-                            "<i>you</i> is your line on the map of every line's loss; the star is the best line.", controls,
-                            lambda weight, bias: compute(weight, bias, fixed, lr), draw)
+        explorer = Explorer("Be the optimizer", f"Drag the weight and bias to make the {fixed} small: the dot "
+                            "labelled <i>you</i> is your line on the map of every line's loss; the star is the best "
+                            "line.", controls, lambda weight, bias: compute(weight, bias, fixed, lr), draw)
         return explorer
     controls["loss"] = widgets.ToggleButtons(options=list(explore.LOSSES), value=loss, description="loss",
                                              style=TOGGLES)

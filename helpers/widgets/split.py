@@ -82,7 +82,8 @@ def split_explorer(
     def compute(train_fraction: float, shuffle: bool, seed: int) -> dict:
         r = explore.split_summary(X, y, train_fraction, shuffle, seed)
         r["shuffle"], r["seed"] = shuffle, seed
-        r["message"] = (f"{len(r['X_train'])} train / {len(r['X_test'])} test points. {_where(r['outside'], len(r['X_test']))} "
+        n_test = len(r["X_test"])
+        r["message"] = (f"{len(r['X_train'])} train / {n_test} test points. {_where(r['outside'], n_test)} "
                         f"Mean absolute error of the line fitted on train: {r['train_mae']:.4f} on train, "
                         f"{r['test_mae']:.4f} on test.")
         return r
