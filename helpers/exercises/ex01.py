@@ -32,6 +32,11 @@ def _check_shapes(shape_a: object, shape_b: object, shape_c: object, shape_d: ob
     """Each predicted shape equals the shape the expression really has."""
     given = {"shape_a": shape_a, "shape_b": shape_b, "shape_c": shape_c, "shape_d": shape_d}
     for name, (text, make) in _EXPRESSIONS.items():
+        if given[name] is None:  # "it raises an error, so there is no shape"
+            why = (" Shapes that differ broadcast: line them up from the right, and each dimension of size 1 (or "
+                   "missing) is stretched to match the other." if name == "shape_c" else "")
+            raise Incorrect(f"`{name}` is None, but `{text}` raises no error: it gives a tensor. Write its shape as "
+                            f"a list.{why}")
         got, want = _as_shape(name, given[name]), list(make().shape)
         if got == want:
             continue
@@ -82,11 +87,16 @@ def _check_as_samples(as_samples: object) -> str:
     cases = [(torch.arange(50.0) / 10, "a flat tensor of 50 labels"), (torch.arange(1.0), "a flat tensor of 1 label"),
              (torch.arange(50.0).unsqueeze(1) / 10, "a column of 50 samples"),
              (torch.arange(1.0).unsqueeze(1), "a column of 1 sample"),
-             (torch.arange(30.0).reshape(10, 3), "a table of 10 samples with 3 features")]
+             (torch.arange(30.0).reshape(10, 3), "a table of 10 samples with 3 features"),
+             (torch.arange(3.0).reshape(1, 3), "a table of 1 sample with 3 features")]
     for t, what in cases:
         case = f"For {what}, shape {shape(t)}"
         want = t.unsqueeze(1) if t.ndim == 1 else t
-        out = tensor(f"as_samples(t) for shape {shape(t)}", call(as_samples, t.clone(), case=case))
+        given = t.clone()
+        out = tensor(f"as_samples(t) for shape {shape(t)}", call(as_samples, given, case=case))
+        need(given.shape == t.shape and torch.equal(given, t), f"{case}, your function changed the tensor it was "
+             f"given into shape {shape(given)} (an in-place method, with a trailing _ such as unsqueeze_): the "
+             "caller's tensor must stay as it was. Return a new tensor instead.")
         if out.shape == want.shape:
             need(close(out, want), f"{case}, the values changed: only the shape may change, not the numbers or "
                                    "their order.")
@@ -109,7 +119,8 @@ q2 = _ex.problem(
     task="Write `as_samples(t)`: a flat `[N]` tensor comes back as a column `[N, 1]`; a 2-D tensor, whether it "
          "has one feature column (`[N, 1]`) or several (`[N, 3]`), comes back as it is. With it, "
          "`as_samples(y_flat) - y` cannot broadcast into a table by surprise. The check tries flat tensors, "
-         "columns and a table of three features, of several sizes (one sample too).",
+         "columns and tables of three features, of several sizes (one sample too), and that the tensor you are "
+         "given is left as it was.",
     starter='def as_samples(t):\n'
             '    """Return t with one row per sample: a flat [N] becomes [N, 1]; a 2-D tensor stays as it is."""\n'
             '    if ____:\n'
