@@ -34,6 +34,18 @@ class TestEx02(ExerciseModule):
         ("q1", "def three_way_split(X, y, train_fraction, val_fraction, seed):\n"
                "    return helpers.train_val_test_split(X, y, train_fraction, val_fraction, shuffle=True, seed=seed)",
          "calls helpers' split"),
+        # found by a learner: y shuffled by a second permutation (from the global generator): the pairs break first
+        ("q1", "def three_way_split(X, y, train_fraction, val_fraction, seed):\n"
+               "    n_train, n_val = int(train_fraction * len(X)), int(val_fraction * len(X))\n"
+               "    idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))\n"
+               "    idy = torch.randperm(len(y))\n"
+               "    a, b = n_train, n_train + n_val\n"
+               "    return X[idx[:a]], y[idy[:a]], X[idx[a:b]], y[idy[a:b]], X[idx[b:]], y[idy[b:]]",
+         "the pairs broke"),
+        # found by a learner: the right six tensors, returned in another order
+        ("q1", ("return X[train_idx], y[train_idx], X[val_idx], y[val_idx], X[test_idx], y[test_idx]",
+                "return X[train_idx], X[val_idx], X[test_idx], y[train_idx], y[val_idx], y[test_idx]"),
+         "the right tensors in another order"),
         # agree with the right answer on the notebook's one-feature data
         ("q2", ("low = X_train.min(dim=0).values\n    high = X_train.max(dim=0).values",
                 "low = X_train.min()\n    high = X_train.max()"), "each feature has its own range"),
@@ -44,6 +56,9 @@ class TestEx02(ExerciseModule):
         ("q2", (OUTSIDE, "outside = ((X_test <= low) | (X_test >= high)).any(dim=1)"), "lies inside the range"),
         ("q2", (OUTSIDE, "outside = (X_test > high).any(dim=1)"), "below the smallest training value"),
         ("q2", ("return int(outside.sum())", "return outside"), "should be a number"),
+        # found by a learner: min(dim=0) gives (values, indices); the comparison then raises a TypeError
+        ("q2", ("low = X_train.min(dim=0).values", "low = X_train.min(dim=0)"), "take the values with `.values`"),
+        ("q2", "def count_outside(X_train, X_test):\n    return 1", "you counted 1 row outside the training range"),
         # right on the notebook's sorted rows
         ("q3", FORECAST + "    n_train = int(train_fraction * len(X))\n"
                           "    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]", "put in order of x"),
@@ -54,6 +69,9 @@ class TestEx02(ExerciseModule):
         ("q3", ("order = X[:, 0].argsort()", "order = X[:, 0].argsort(descending=True)"), "training got the largest"),
         ("q3", ("    order = X[:, 0].argsort()\n    X, y = X[order], y[order]\n",
                 "    X, y = X.sort(dim=0).values, y.sort(dim=0).values\n"), "sort X and y with the same order"),
+        # found by a learner: the right four tensors, returned in another order
+        ("q3", ("return X[:n_train], y[:n_train], X[n_train:], y[n_train:]",
+                "return X[:n_train], X[n_train:], y[:n_train], y[n_train:]"), "the right tensors in another order"),
         ("q3", FORECAST + "    X.copy_(X[X[:, 0].argsort()])\n    n_train = int(train_fraction * len(X))\n"
                           "    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]", "changed the X it was given"),
     ]

@@ -32,6 +32,25 @@ def _parts(out: object, count: int, case: str) -> tuple[torch.Tensor, ...]:
     return tuple(out)
 
 
+def _order_slip(parts: tuple[torch.Tensor, ...], want: tuple[torch.Tensor, ...], case: str) -> None:
+    """Incorrect if the parts are the right tensors returned in another order."""
+    if all(torch.equal(a, b) for a, b in zip(parts, want)):
+        return
+    unused, places = list(range(len(want))), []
+    for part in parts:
+        match = next((i for i in unused if part.shape == want[i].shape and torch.equal(part, want[i])), None)
+        if match is None:
+            return  # not a mere reordering: the other checks say what is wrong
+        unused.remove(match)
+        places.append(match)
+    names = "X_train, y_train, X_val, y_val, X_test, y_test" if len(want) == 6 else "X_train, y_train, X_test, y_test"
+    if len(want) == 6 and places == [0, 1, 4, 5, 2, 3]:  # pairs kept, validation and test swapped
+        raise Incorrect(f"{case}, X_val and y_val hold the rows that belong to the test set, and X_test and y_test "
+                        "the validation rows: training gets the first positions of the permutation, validation the "
+                        f"ones right after, test the rest; return them as {names}.")
+    raise Incorrect(f"{case}, your function returns the right tensors in another order: return them as {names}.")
+
+
 def _rows_once_pairs_kept(parts: tuple[torch.Tensor, ...], X: torch.Tensor, names: list[str], case: str) -> None:
     """Every row in exactly one part, and every label still beside its own input."""
     Xs, ys = parts[0::2], parts[1::2]
@@ -73,24 +92,26 @@ def _check_three_way(three_way_split: object) -> str:
     for n, train_fraction, val_fraction, seed in [(50, 0.6, 0.2, 42), (9, 0.7, 0.2, 3), (10, 0.5, 0.3, 0)]:
         X, y = _line(n)
         case = f"For {n} rows, train_fraction={train_fraction}, val_fraction={val_fraction}, seed={seed}"
+        want = helpers.train_val_test_split(X, y, train_fraction, val_fraction, shuffle=True, seed=seed)
         rng = torch.get_rng_state()
         with _helpers_refused():
             parts = _parts(call(three_way_split, X, y, train_fraction, val_fraction, seed, case=case), 6, case)
-        need(torch.equal(rng, torch.get_rng_state()), "your function changed torch's global random numbers: give "
-             "torch.randperm a torch.Generator seeded with `seed`.")
+        changed_rng = not torch.equal(rng, torch.get_rng_state())
+        _order_slip(parts, want, case)
         sizes = [int(train_fraction * n), int(val_fraction * n)]
         sizes.append(n - sum(sizes))
         for part, size, name in zip(parts[0::2], sizes, ["train", "val", "test"]):
             need(len(part) == size, f"{case}, X_{name} has {len(part)} rows, expected {size} (train: int(train_fraction"
                                     " * N), validation: int(val_fraction * N), test: the rest).")
         _rows_once_pairs_kept(parts, X, ["train", "val", "test"], case)
+        need(not changed_rng, "your function changed torch's global random numbers: give torch.randperm a "
+                              "torch.Generator seeded with `seed`.")
         need(not torch.equal(torch.cat(parts[0::2]), X), f"{case}, the rows came out in their original order: "
              "shuffle them first.")
         again = _parts(call(three_way_split, X, y, train_fraction, val_fraction, seed, case="Called a second time"), 6,
                        case)
         need(all(torch.equal(a, b) for a, b in zip(parts, again)), f"{case}, two calls gave different splits: "
              "seed a torch.Generator with `seed`.")
-        want = helpers.train_val_test_split(X, y, train_fraction, val_fraction, shuffle=True, seed=seed)
         if not all(torch.equal(a, b) for a, b in zip(parts, want)):
             raise Incorrect(f"{case}, the rows differ from helpers.train_val_test_split(X, y, {train_fraction}, "
                             f"{val_fraction}, shuffle=True, seed={seed}): take one permutation of len(X) from a "
@@ -160,14 +181,22 @@ def _check_count_outside(count_outside: object) -> str:
              ("a table of 3 features", _TRAIN3, _TEST3), ("3 features, every test row inside", _TRAIN3, _TRAIN3[2:])]
     for what, X_train, X_test in cases:
         case = f"For {what}"
-        got = number("count_outside(X_train, X_test)", call(count_outside, X_train, X_test, case=case))
+        try:
+            got = number("count_outside(X_train, X_test)", call(count_outside, X_train, X_test, case=case))
+        except Incorrect as err:
+            if "return_types" in str(err):  # low = X_train.min(dim=0): a (values, indices) pair, not a tensor
+                raise Incorrect(f"{case}, your code raised {str(err).split('raised ', 1)[-1]} min(dim=0) and "
+                                "max(dim=0) return two things, the values and the positions where they were found: "
+                                "take the values with `.values`.") from None
+            raise
         want = int(((X_test < X_train.min(0).values) | (X_test > X_train.max(0).values)).any(1).sum())
         if got == want:
             continue
+        rows = f"{got:g} row" + ("" if got == 1 else "s")
         for message, slip in _slips(X_train, X_test).items():
             if got == slip:
-                raise Incorrect(f"{case}, you counted {got:g} rows; expected {want}: {message}")
-        raise Incorrect(f"{case}, you counted {got:g} test rows outside the training range; expected {want}.")
+                raise Incorrect(f"{case}, you counted {rows}; expected {want}: {message}")
+        raise Incorrect(f"{case}, you counted {rows} outside the training range; expected {want}.")
     return ("the right count with one feature and with three: each feature has its own range, and a row is "
             "outside as soon as one of its features is.")
 
@@ -213,14 +242,16 @@ def _check_forecast(forecast_split: object) -> str:
                                    ("20 rows in a shuffled order", _bowl(20, 0), 0.75),
                                    ("7 rows in a shuffled order", _bowl(7, 1), 0.5)]:
         case = f"For {what}, train_fraction={fraction}"
-        X_copy = X.clone()
-        X_train, y_train, X_test, y_test = _parts(call(forecast_split, X, y, fraction, case=case), 4, case)
+        X_copy, order = X.clone(), X[:, 0].argsort()
+        n_train = int(fraction * len(X))
+        want = (X[order][:n_train], y[order][:n_train], X[order][n_train:], y[order][n_train:])
+        X_train, y_train, X_test, y_test = parts = _parts(call(forecast_split, X, y, fraction, case=case), 4, case)
         need(torch.equal(X, X_copy), f"{case}, your function changed the X it was given: sort a copy (indexing "
                                      "with an order makes one).")
+        _order_slip(parts, want, case)
         for part, name in [(X_train, "X_train"), (y_train, "y_train"), (X_test, "X_test"), (y_test, "y_test")]:
             need(part.ndim == 2, f"{case}, {name} has shape {shape(part)}: indexing with an [N, 1] tensor of "
                                  "positions adds a dimension. Sort by the first column, a flat [N].")
-        n_train = int(fraction * len(X))
         need(len(X_train) == n_train, f"{case}, X_train has {len(X_train)} rows, expected {n_train} = "
                                       f"int({fraction} * {len(X)}).")
         together = torch.cat([X_train, X_test]).flatten().sort().values
