@@ -3,6 +3,8 @@ network never shown (transfer), and one function that sets the line of either co
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -58,8 +60,8 @@ def _check_quad_model(QuadModel: object) -> str:
          "(.item(), .detach(), torch.tensor(...), torch.no_grad()) cut it, so training could never change them.")
     grads = torch.autograd.grad(y_pred.sum(), [params[n] for n in "abc"], allow_unused=True)
     for name, grad, want_grad in zip("abc", grads, ((_X**2).sum(), _X.sum(), float(len(_X)))):
-        need(grad is not None, f"`{name}` gets no gradient from model(x): forward used it as a plain number "
-                               "(.item() or float()), which cuts the graph.")
+        need(grad is not None, f"`{name}` gets no gradient from model(x): forward cut it off the graph (.item(), "
+                               "float(), .detach() or .data), so training could never change it.")
         need(close(grad, torch.tensor([want_grad])), f"the gradient reaching `{name}` is {grad.item():.4f}, expected "
                                                      f"{float(want_grad):.4f}: use the parameter itself in forward.")
     return "three registered parameters from a random start, a x^2 + b x + c, and a graph back to all three."
@@ -104,6 +106,10 @@ class _TwoLayer(nn.Module):
         self.hidden = nn.Linear(3, 4)
         self.out = nn.Linear(4, 1)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Three features in, four numbers in between, one prediction out."""
+        return self.out(self.hidden(x))
+
 
 def _check_state_dict(shapes: object, n_params: object) -> str:
     """The state_dict's keys and shapes, and the number of learnable numbers, of a two-layer network."""
@@ -135,14 +141,20 @@ def _check_state_dict(shapes: object, n_params: object) -> str:
 
 q2 = _ex.problem(
     _check_state_dict, names=("shapes", "n_params"), title="Read a network you have not seen", transfer=True,
-    task="Without running it first, write down what `TwoLayer().state_dict()` holds for the network below (it "
-         "is in the starting code): `shapes`, a dict from each key to its shape as a list, and `n_params`, how "
-         "many learnable numbers the network has in all. Then check, and confirm by printing the state_dict.",
+    task="A *network* is a model built from several layers, each one's output the next one's input. `TwoLayer` "
+         "below (in the starting code) takes samples of 3 features: its first layer turns them into 4 numbers, its "
+         "second turns those 4 into 1 prediction. The first is called `hidden`, the usual name for a layer whose "
+         "output is neither the input nor the prediction. Without running it first, write down what "
+         "`TwoLayer().state_dict()` holds: `shapes`, a dict from each key to its shape as a list, and `n_params`, "
+         "how many learnable numbers the network has in all. Then check, and confirm by printing the state_dict.",
     starter='class TwoLayer(nn.Module):\n'
             '    def __init__(self):\n'
             '        super().__init__()\n'
             '        self.hidden = nn.Linear(3, 4)\n'
             '        self.out = nn.Linear(4, 1)\n'
+            '\n'
+            '    def forward(self, x):\n'
+            '        return self.out(self.hidden(x))\n'
             '\n'
             'shapes = ____    # {"key": [shape], ...}, one entry for each tensor in the state_dict\n'
             'n_params = ____  # learnable numbers in all',
@@ -155,19 +167,41 @@ q2 = _ex.problem(
              '        self.hidden = nn.Linear(3, 4)\n'
              '        self.out = nn.Linear(4, 1)\n'
              '\n'
+             '    def forward(self, x):\n'
+             '        return self.out(self.hidden(x))\n'
+             '\n'
              'shapes = {"hidden.weight": [4, 3], "hidden.bias": [4], "out.weight": [1, 4], "out.bias": [1]}\n'
              'n_params = 4 * 3 + 4 + 1 * 4 + 1  # 21',
 )
 
 
-def _check_set_line(set_line: object) -> str:
-    """Both course models: the same parameter objects, set in place, shapes kept, still learnable."""
-    need(callable(set_line), "`set_line` should be a function set_line(model, weight, bias).")
-    for make in (helpers.LinearRegressionModel, helpers.LinearRegressionModelV2):
+def _same_layout(cls: object, theirs: type) -> bool:
+    """True if `cls` is an nn.Module class whose models have the parameters (names, shapes) of `theirs`."""
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        return False
+    try:
+        ours = [(n, p.shape) for n, p in cls().named_parameters()]
+    except Exception:  # noqa: BLE001 - a class the learner broke: use helpers' instead
+        return False
+    return ours == [(n, p.shape) for n, p in theirs().named_parameters()]
+
+
+def _model_classes() -> list[tuple[type, type]]:
+    """The two course classes to try: the notebook's own where it defines them (cells above), then helpers'."""
+    theirs = (helpers.LinearRegressionModel, helpers.LinearRegressionModelV2)
+    ns = _ex.namespace or {}
+    ours = tuple(ns.get(c.__name__) if _same_layout(ns.get(c.__name__), c) else c for c in theirs)
+    return [ours] if ours == theirs else [ours, theirs]
+
+
+def _set_line_on(set_line: Callable, classes: tuple[type, type]) -> None:
+    """Call set_line on models of both classes with several lines; Incorrect at the first thing that is wrong."""
+    for make in classes:
+        name = f"{'helpers.' if make.__module__ == helpers.models.__name__ else ''}{make.__name__}"
         for weight, bias in [(0.7, 0.3), (-1.5, 2.0)]:
-            case = f"For a {make.__name__} and set_line(model, {weight}, {bias})"
+            case = f"For a {name} and set_line(model, {weight}, {bias})"
             model = make()
-            before = [(p, p.shape) for p in model.parameters()]
+            before = [(p, p.shape, p._version) for p in model.parameters()]
             start = [p.item() for p in model.parameters()]
             try:
                 call(set_line, model, weight, bias, case=case)
@@ -179,15 +213,19 @@ def _check_set_line(set_line: object) -> str:
             need(torch.is_grad_enabled(), f"{case}, gradients stayed switched off after your function: use "
                                           "`with torch.no_grad():`, which switches them back on at its end.")
             after = list(model.parameters())
-            need(len(after) == 2 and all(p is q for (p, _), q in zip(before, after)), f"{case}, the model now has "
+            need(len(after) == 2 and all(p is q for (p, _, _), q in zip(before, after)), f"{case}, the model now has "
                  "other parameter objects: an optimizer made earlier still holds the old ones. Change them in place.")
-            for p, old_shape in before:
+            for p, old_shape, _ in before:
                 need(p.shape == old_shape, f"{case}, a parameter changed shape from {list(old_shape)} to {shape(p)}: "
                                            "fill the tensor you have, keep its shape.")
                 need(p.requires_grad, f"{case}, a parameter no longer requires gradients: training could not move it.")
             w, b = (p.item() for p in after)
             need([w, b] != start, f"{case}, the parameters did not change: was the in-place change made on a copy "
                                   "of them (clone, detach().numpy(), a new tensor)?")
+            need(all(p._version > version for p, _, version in before), f"{case}, the parameters changed behind "
+                 "autograd's back (through `.data`): a graph built before the change would silently compute its "
+                 "gradients with the old numbers. Change each parameter itself, in place, inside "
+                 "`with torch.no_grad():`.")
             need(not (close(w, bias) and close(b, weight)), f"{case}, the weight became {w:g} and the bias {b:g}: "
                                                             "swapped. A model lists its weight first, then its bias.")
             need(close(w, weight) and close(b, bias), f"{case}, the model's weight is {w:.4f} and bias {b:.4f}, "
@@ -195,7 +233,21 @@ def _check_set_line(set_line: object) -> str:
             with torch.no_grad():
                 need(close(model(_X), weight * _X + bias), f"{case}, the model's predictions are not on the line "
                                                            f"{weight} x + {bias}.")
-    return "one function for both models: the same parameter objects, changed in place, still learnable."
+
+
+def _check_set_line(set_line: object) -> str:
+    """Both course models (the notebook's classes, or helpers'): the same parameter objects, set in place, shapes
+    kept, still learnable, and the change seen by autograd."""
+    need(callable(set_line), "`set_line` should be a function set_line(model, weight, bias).")
+    first: Incorrect | None = None
+    for classes in _model_classes():  # an answer that tests isinstance against either set of classes is right
+        try:
+            _set_line_on(set_line, classes)
+        except Incorrect as err:
+            first = first or err
+            continue
+        return "one function for both models: the same parameter objects, changed in place, still learnable."
+    raise first
 
 
 q3 = _ex.problem(
@@ -203,14 +255,15 @@ q3 = _ex.problem(
     task="Write `set_line(model, weight, bias)` that sets the line of **either** course model, the hand-written "
          "`LinearRegressionModel` (parameters `weights`, `bias`) or the `nn.Linear` one, `LinearRegressionModelV2` "
          "(`linear_layer.weight`, `linear_layer.bias`), to the given weight and bias, **in place**. The check "
-         "calls it on both kinds with several values, and checks the parameter objects stay the same ones (an "
-         "optimizer holds them), keep their shapes and still require gradients.",
+         "calls it on models of both classes (the ones this notebook defines, or helpers' with the same names) with "
+         "several values, and checks the parameter objects stay the same ones (an optimizer holds them), keep "
+         "their shapes and still require gradients.",
     starter='def set_line(model, weight, bias):\n'
             '    """Set a one-feature line model\'s weight and bias in place, whatever its parameters are called."""\n'
             '    ____',
     hint="Both models list their parameters in the same order, weight first, then bias, whatever their names: "
-         "get them without naming them. Change each one in place, inside the block that stops autograd from "
-         "recording.",
+         "get them without naming them. Change each one in place, inside a `torch.no_grad()` block, as the "
+         "notebook did when it put a model on the best line.",
     solution='def set_line(model, weight, bias):\n'
              '    """Set a one-feature line model\'s weight and bias in place, whatever its parameters are called."""\n'
              '    w, b = model.parameters()\n'
