@@ -2,8 +2,9 @@
 
 Usage: python tools/draw_workflow.py [OUT.png]
 The six stages of the PyTorch workflow left to right, each with the notebooks that teach it, and
-below them the notebooks that run the whole workflow again (07, 09) or look at it from the side
-(10-12). Deterministic: the same PNG on every run (no date or version in its metadata).
+below them the notebooks that run the whole workflow again (07, 09), look at it from the side
+(10-12) or run it on several processes (13). Deterministic: the same PNG on every run (no date or
+version in its metadata).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ STAGES = [
     ("Data", "01 tensors\n02 train / val / test\n08 files, mini-batches", "#56B4E9"),
     ("Model", "03 nn.Module,\nnn.Parameter, nn.Linear", "#009E73"),
     ("Loss &\noptimizer", "04 L1, MSE,\nSGD, Adam, lr", "#F0E442"),
-    ("Training\nloop", "04 the five steps\n08 mini-batches", "#E69F00"),
+    ("Training\nloop", "04 the loop's steps,\nnumbered 0-5\n08 mini-batches", "#E69F00"),
     ("Evaluation", "05 metrics, residuals;\nvalidation while tuning,\ntest once at the end", "#CC79A7"),
     ("Save &\nload", "06 state_dict,\nweights_only,\ncheckpoints", "#0072B2"),
 ]
@@ -33,14 +34,16 @@ BARS = [
     ("07  the whole workflow again, end to end, on any device (CPU or GPU)", "#DDDDDD"),
     ("09  the same workflow on images: classify handwritten digits read from folders", "#DDDDDD"),
     ("10  testing and debugging   ·   11  bottlenecks and profiling   ·   12  training with ignite", "#DDDDDD"),
+    ("13  distributed training: the same training on several processes (DDP and torchrun)", "#DDDDDD"),
 ]
 
 
 def draw(out: Path = OUT) -> Path:
     """Draw the diagram and save it as a PNG at `out`; return the path."""
-    fig = plt.figure(figsize=(13, 5.6), dpi=100)
+    lift = 0.62 * (len(BARS) - 3)  # the stages sit above the bars, however many there are
+    fig = plt.figure(figsize=(13, 5.6 + lift), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.set(xlim=(0, 12.95), ylim=(0, 5.6))
+    ax.set(xlim=(0, 12.95), ylim=(-lift, 5.6))
     ax.axis("off")
     width, gap = 1.85, 0.3
     for i, (title, notebooks, colour) in enumerate(STAGES):
