@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -20,22 +23,30 @@ def _dropout_model(seed: int = 0) -> nn.Module:
     return nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 1)).train()
 
 
-def _no_graph(out: object, what: str) -> torch.Tensor:
-    """Shared checks of a prediction: a tensor with no graph, made under inference mode."""
+def _no_graph(out: object, what: str, graphs: list[bool]) -> torch.Tensor:
+    """Shared checks of a prediction: a tensor with no graph, made under inference mode.
+
+    `graphs` says, for each forward pass of the model, whether its output recorded a graph."""
     out = tensor(what, out)
     need(not out.requires_grad, f"{what} carries a graph (requires_grad=True): run the model inside "
                                 "`with torch.inference_mode():`.")
-    need(out.is_inference(), f"{what} has no graph, but it is not an inference tensor: torch.no_grad() switches "
-                             "the graph off too, but the lesson predicts under torch.inference_mode().")
+    if not out.is_inference():
+        need(not any(graphs), f"{what} has no graph, but only because it was cut off afterwards (.detach()): the "
+                              "forward pass built one first. Switch recording off before the forward pass, with "
+                              "`torch.inference_mode()`, and no graph is built at all.")
+        raise Incorrect(f"{what} was made with autograd switched off (torch.no_grad() or "
+                        "torch.set_grad_enabled(False)), but it is not an inference tensor: the lesson predicts "
+                        "under torch.inference_mode(), which skips even more bookkeeping.")
     return out
 
 
 def _check_evaluate(evaluate: object) -> str:
     """Eval mode (dropout off) and inference mode, the model's own outputs; a model in eval mode stays there."""
     need(callable(evaluate), "`evaluate` should be a function evaluate(model, X).")
-    model, X = _dropout_model(), torch.linspace(0, 1, 20).unsqueeze(1)
+    model, X, graphs = _dropout_model(), torch.linspace(0, 1, 20).unsqueeze(1), []
+    model.register_forward_hook(lambda module, inputs, output: graphs.append(output.requires_grad))
     first = call(evaluate, model, X, case="For a model with dropout, left in training mode")
-    first = _no_graph(first, "`evaluate(model, X)`")
+    first = _no_graph(first, "`evaluate(model, X)`", graphs)
     restored = model.training
     second = call(evaluate, model, X, case="Called a second time")
     need(torch.equal(first, tensor("evaluate(model, X)", second)), "two calls gave different predictions: the "
@@ -82,9 +93,11 @@ class _Line(nn.Module):
     def __init__(self, w: float, b: float) -> None:
         super().__init__()
         self.w, self.b, self.dropout = nn.Parameter(torch.tensor(w)), nn.Parameter(torch.tensor(b)), nn.Dropout(0.5)
+        self.modes: list[bool] = []  # for each forward pass: was it in training mode?
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The line, through dropout."""
+        """The line, through dropout (recording the mode)."""
+        self.modes.append(self.training)
         return self.dropout(self.w * x + self.b)
 
 
@@ -98,6 +111,45 @@ def _batches(sizes: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return out
 
 
+def _mae_mistake(got: float, batches: list, name: str) -> str:
+    """What a wrong MAE over `batches` most likely did (predictions in eval mode), in words."""
+    with torch.no_grad():
+        preds = [0.5 * bx + 0.35 for bx, _ in batches]
+    errors = [p - y for p, (_, y) in zip(preds, batches)]
+    e = torch.cat(errors)
+    n, k, want = len(e), len(batches), e.abs().mean().item()
+    per_batch = [b.abs().mean().item() for b in errors]
+    # a [n] column against a [n, 1] one: every prediction meets every label of its batch
+    crossed = [(p.reshape(1, -1) - y.reshape(-1, 1)).abs() for p, (_, y) in zip(preds, batches)]
+    mistakes = [
+        (sum(per_batch) / k, f"you averaged the batches' MAEs ({got:.4f}), but the batches differ in size, so each "
+                             f"point does not count the same: the MAE over all {n} points is {want:.4f}. Add up the "
+                             "absolute errors and divide by the number of points."),
+        (per_batch[-1], f"you returned the last batch's MAE only ({got:.4f}): add up over every batch."),
+        (e.pow(2).mean().item(), "you returned the mean squared error: MAE takes the absolute error."),
+        (e.mean().item(), f"you averaged the signed errors ({got:.4f}): errors above and below the line cancel out. "
+                          "Take the absolute value of each error first, .abs()."),
+        (e.abs().median().item(), f"you returned the median absolute error ({got:.4f}): the MAE is the mean, the "
+                                  "sum divided by the number of points."),
+        (e.abs().sum().item() / k, f"you divided the total error by the number of batches ({k}): divide by the "
+                                   f"number of points ({n})."),
+        (e.abs().sum().item() / (k * len(batches[0][1])),
+         f"you divided by the number of batches times the size of the first batch ({k} x {len(batches[0][1])}), but "
+         f"the batches differ in size: there are {n} points. Count the points of every batch, len(y)."),
+        (e.abs().sum().item(), f"you returned a sum ({got:.4f}), not a mean: divide by the number of points."),
+        (sum(per_batch), f"you returned a sum ({got:.4f}), not a mean: divide by the number of points."),
+    ] + [(v, "a prediction column of shape [N] met labels of shape [N, 1] (or the other way round): they broadcast "
+             "to [N, N] and compare every prediction with every label of the batch. Keep both [N, 1] (or squeeze "
+             "both), and the errors are one per point.")
+         for v in (sum(c.sum().item() for c in crossed) / n, sum(c.mean().item() * len(c) for c in crossed) / n,
+                   sum(c.mean().item() for c in crossed) / k)]
+    for value, message in mistakes:
+        if close(got, value, 1e-5) and (k > 1 or "batches" not in message):
+            return f"for {name} {message}"
+    return (f"for {name} your MAE is {got:.4f}, expected {want:.4f}: the mean of |prediction - label| over every "
+            "point of every batch.")
+
+
 def _check_batched_mae(batched_mae: object) -> str:
     """The MAE over every point of uneven batches, in eval and inference mode, as a Python number."""
     need(callable(batched_mae), "`batched_mae` should be a function batched_mae(model, batches).")
@@ -108,29 +160,10 @@ def _check_batched_mae(batched_mae: object) -> str:
         got = call(batched_mae, model, batches, case=f"For {name}")
         need(not isinstance(got, torch.Tensor), "batched_mae returned a tensor: return a Python number (.item()).")
         got = number("batched_mae(model, batches)", got)
-        X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
-        with torch.no_grad():
-            errors = [(0.5 * bx + 0.35 - by).abs() for bx, by in batches]
-        want = torch.cat(errors).mean().item()
-        if close(got, want, 1e-5):
-            continue
-        per_batch = [e.mean().item() for e in errors]
-        if close(got, sum(per_batch) / len(per_batch), 1e-5):
-            raise Incorrect(f"for {name} you averaged the batches' MAEs ({got:.4f}), but the batches differ in "
-                            f"size, so each point does not count the same: the MAE over all {len(X)} points is "
-                            f"{want:.4f}. Add up the absolute errors and divide by the number of points.")
-        if close(got, per_batch[-1], 1e-5):
-            raise Incorrect(f"for {name} you returned the last batch's MAE only ({got:.4f}): add up over every "
-                            "batch.")
-        if close(got, torch.cat(errors).pow(2).mean().item(), 1e-5):
-            raise Incorrect(f"for {name} you returned the mean squared error: MAE takes the absolute error.")
-        if close(got, torch.cat(errors).sum().item() / len(sizes), 1e-5) and len(sizes) > 1:
-            raise Incorrect(f"for {name} you divided the total error by the number of batches ({len(sizes)}): "
-                            f"divide by the number of points ({len(X)}).")
-        if any(close(got, v, 1e-5) for v in (sum(per_batch), torch.cat(errors).sum().item())):
-            raise Incorrect(f"for {name} you returned a sum ({got:.4f}), not a mean: divide by the number of points.")
-        raise Incorrect(f"for {name} your MAE is {got:.4f}, expected {want:.4f}: were the predictions made in eval "
-                        "mode (the model has a dropout layer, left in training mode)?")
+        need(not any(model.modes), "the model made its predictions in training mode, so its dropout layer was on "
+                                   "(it arrives in training mode): call model.eval() first, eval mode.")
+        if not close(got, torch.cat([(0.5 * bx + 0.35 - by) for bx, by in batches]).abs().mean().item(), 1e-5):
+            raise Incorrect(_mae_mistake(got, batches, name))
     probe, seen = _Line(0.5, 0.35).eval(), []
     probe.register_forward_hook(lambda module, inputs, output: seen.append(output.requires_grad))
     call(batched_mae, probe, _batches([3, 2]), case="For a model in eval mode")
@@ -164,60 +197,106 @@ q2 = _ex.problem(
 
 
 def _candidates() -> tuple[list[nn.Module], tuple, tuple]:
-    """Three lines and validation / test data on which the best model by validation is not the best by test."""
+    """Four lines with dropout, in training mode, and validation / test data on which they rank differently.
+
+    Errors on the validation inputs (0.80-0.88) and the test inputs (0.90-0.98): A = 1.7 x - 0.54 crosses the
+    truth in the middle of the validation inputs (lowest validation MAE, 0.024, but one large error each side);
+    B = 0.7 x + 0.326 is off by 0.026 everywhere (lowest validation MSE); C = 1.0 x + 0.018 crosses it among the
+    test inputs (lowest test MAE, and lowest validation + test MAE); D = 0.4 x + 0.45 is far off everywhere."""
     X, y = helpers.make_line_data()
-    # errors a (x - c): the first line crosses the truth among the validation inputs (0.80-0.88), the second
-    # among the test inputs (0.90-0.98), the third far away
-    models = [_Line(0.7 + a, 0.3 - a * c).eval() for a, c in ((0.1, 0.84), (0.15, 0.94), (-0.3, 0.5))]
+    models = [_Line(w, b).train() for w, b in ((1.7, -0.54), (0.7, 0.326), (1.0, 0.018), (0.4, 0.45))]
     return models, (X[40:45], y[40:45]), (X[45:], y[45:])
 
 
-def _mae(model: nn.Module, data: tuple) -> float:
-    """The model's MAE on (X, y)."""
+def _mae(model: nn.Module, data: tuple, power: int = 1) -> float:
+    """The model's MAE on (X, y) in eval mode (its MSE with power=2), leaving its mode and record as they were."""
+    was_training, modes = model.training, list(model.modes)
     with torch.inference_mode():
-        return (model.eval()(data[0]) - data[1]).abs().mean().item()
+        value = (model.eval()(data[0]) - data[1]).abs().pow(power).mean().item()
+    model.train(was_training)
+    model.modes[:] = modes
+    return value
 
 
-def _check_choose(choose_and_report: object) -> str:
-    """The model with the lowest validation MAE, and its test MAE (not the best test MAE)."""
-    need(callable(choose_and_report), "`choose_and_report` should be a function "
-                                      "choose_and_report(models, val_data, test_data).")
-    for order, name in (([0, 1, 2], "three candidate lines"), ([2, 0, 1], "the same lines in another order")):
+_ORDERS = ([0, 3, 1, 2], [3, 2, 0, 1])  # A D B C, then D C A B: each way of choosing gives its own pair of indices
+
+
+def _answers(choose_and_report: Callable) -> list[tuple[int, float, list, tuple, tuple]]:
+    """Call the learner's function on the candidates in both orders; return (index, test MAE, models, val, test)."""
+    answers = []
+    for order, name in zip(_ORDERS, ("four candidate lines", "the same lines in another order")):
         models, val, test = _candidates()
         models = [models[i] for i in order]
-        val_mae, test_mae = [_mae(m, val) for m in models], [_mae(m, test) for m in models]
-        best = min(range(3), key=val_mae.__getitem__)
         out = call(choose_and_report, models, val, test, case=f"For {name}")
         need(isinstance(out, (tuple, list)) and len(out) == 2, "return two things: the index of the chosen model "
                                                                "and its test MAE.")
         index, reported = out
-        need(isinstance(index, int) and not isinstance(index, bool) and 0 <= index < 3,
-             f"the first thing returned should be the index of the chosen model (0, 1 or 2), got {index!r}.")
-        reported = number("the test MAE", reported)
-        if index == min(range(3), key=test_mae.__getitem__) and index != best:
-            raise Incorrect(f"for {name} you chose model {index}, the best on the *test* set: choose on the "
-                            "validation set; the test set only reports, once, on the model already chosen.")
-        need(index != max(range(3), key=val_mae.__getitem__), f"for {name} you chose model {index}, the one with "
-             "the highest validation MAE: a lower error is better.")
-        need(index == best, f"for {name} you chose model {index}; the lowest validation MAE is model {best}'s.")
-        if close(reported, val_mae[best], 1e-5):
-            raise Incorrect(f"for {name} you reported the chosen model's validation MAE ({reported:.4f}): report "
-                            "its test MAE, the number nothing was tuned to.")
-        if close(reported, min(test_mae), 1e-5) and not close(reported, test_mae[best], 1e-5):
-            raise Incorrect(f"for {name} you reported the best test MAE of all the models ({reported:.4f}): report "
-                            "the test MAE of the model you chose, whatever it is.")
-        need(close(reported, test_mae[best], 1e-5), f"for {name} you reported {reported:.4f}; model {best}'s test "
-                                                    f"MAE is {test_mae[best]:.4f}.")
-    return ("chosen on the validation set, reported on the test set: here the test set alone would have picked "
-            "another model, which is why it must not choose.")
+        need(not any(any(m.modes) for m in models), "a model made predictions in training mode, so its dropout layer "
+             "was on (the models arrive in training mode, as training leaves them): predict in eval mode, with "
+             "helpers.predict or model.eval().")
+        try:
+            need(not isinstance(index, bool), "")
+            index = operator.index(index)  # an int, np.argmin's np.int64 or torch.argmin's tensor(2)
+        except (TypeError, Incorrect):
+            raise Incorrect(f"the first thing returned should be the index of the chosen model (an integer, its "
+                            f"position in the list), got {index!r}.") from None
+        need(not isinstance(reported, torch.Tensor), "the test MAE you returned is a tensor: return a Python number "
+                                                     "(.item(), or helpers.mae, which returns one).")
+        answers.append((index, number("the test MAE", reported), models, val, test))
+    return answers
+
+
+def _check_choose(choose_and_report: object) -> str:
+    """The model with the lowest validation MAE, and its test MAE; each other way of choosing named."""
+    need(callable(choose_and_report), "`choose_and_report` should be a function "
+                                      "choose_and_report(models, val_data, test_data).")
+    answers = _answers(choose_and_report)
+    lowest = lambda values: min(range(len(values)), key=values.__getitem__)  # noqa: E731
+    ways = {"best": [], "one-based": [], "test": [], "mse": [], "worst": []}
+    for _, _, models, val, test in answers:
+        val_mae = [_mae(m, val) for m in models]
+        ways["best"].append(lowest(val_mae))
+        ways["one-based"].append(lowest(val_mae) + 1)
+        ways["test"].append(lowest([_mae(m, test) for m in models]))
+        ways["mse"].append(lowest([_mae(m, val, 2) for m in models]))
+        ways["worst"].append(lowest([-v for v in val_mae]))
+    chosen, best = [a[0] for a in answers], ways["best"]
+    if chosen != best:
+        i, b = next((i, b) for i, b in zip(chosen, best) if i != b)
+        need(chosen != ways["one-based"], f"you returned {i}, one more than the position of the model with the lowest "
+                                          f"validation MAE ({b}): Python counts list positions from 0.")
+        need(chosen != ways["test"], f"you chose model {i}, the best on the *test* set (alone, or added to the "
+                                     f"validation MAE); the lowest validation MAE is model {b}'s. Choose on the "
+                                     "validation set alone: the test set only reports, once, on the model already "
+                                     "chosen.")
+        need(chosen != ways["mse"], f"you chose model {i}, the one with the lowest validation *MSE*; the task chooses "
+                                    f"by MAE, which picks model {b}. The two can disagree: MSE punishes a few large "
+                                    "errors more than many small ones.")
+        need(chosen != ways["worst"], f"you chose model {i}, the one with the highest validation MAE: a lower error "
+                                      "is better.")
+        need(0 <= i < 4, f"you returned {i}, but the four models are at positions 0 to 3.")
+        raise Incorrect(f"you chose model {i}; the lowest validation MAE is model {b}'s.")
+    for index, reported, models, val, test in answers:
+        test_mae = [_mae(m, test) for m in models]
+        if close(reported, _mae(models[index], val), 1e-5):
+            raise Incorrect(f"you reported the chosen model's validation MAE ({reported:.4f}): report its test MAE, "
+                            "the number nothing was tuned to.")
+        if close(reported, min(test_mae), 1e-5) and not close(reported, test_mae[index], 1e-5):
+            raise Incorrect(f"you reported the best test MAE of all the models ({reported:.4f}): report the test MAE "
+                            "of the model you chose, whatever it is.")
+        need(close(reported, test_mae[index], 1e-5), f"you reported {reported:.4f}; model {index}'s test MAE is "
+                                                     f"{test_mae[index]:.4f}.")
+    return ("chosen on the validation set by MAE, reported on the test set. Here the test set, or the validation "
+            "MSE, would have chosen another model: the data you choose on and the metric you choose by decide.")
 
 
 q3 = _ex.problem(
     _check_choose, names=("choose_and_report",), title="Choose on validation, report on test", transfer=True,
     task="Write `choose_and_report(models, val_data, test_data)`: given a list of trained models and two "
          "`(X, y)` pairs, choose the model with the lowest validation MAE and return its index in the list and "
-         "its test MAE (a Python number). The check gives three candidate lines whose ranking on the test set "
-         "differs from their ranking on the validation set.",
+         "its test MAE (a Python number). The check gives four candidate lines, each with a dropout layer and left "
+         "in training mode, as training leaves them; ranked by test MAE, or by validation MSE, they come in "
+         "another order than by validation MAE.",
     starter='def choose_and_report(models, val_data, test_data):\n'
             '    """The index of the model with the lowest validation MAE, and that model\'s test MAE."""\n'
             '    val_maes = ____\n'
