@@ -240,6 +240,10 @@ def build(out: Path) -> dict:
     """Build the whole site into out; return figures about it (seconds, pages, warnings, weights)."""
     start = time.perf_counter()
     BUILD.mkdir(exist_ok=True)
+    if (out / ".buildinfo").exists():  # an earlier site: start clean, so no page outlives its source
+        shutil.rmtree(out)
+    elif out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty and holds no earlier site: choose another folder")
     # the frames need torch and matplotlib, Sphinx needs neither: two processes, two cores
     frames = subprocess.Popen([sys.executable, str(ROOT / "tools" / "site_frames.py"), str(FRAMES)],
                               stdout=subprocess.PIPE, text=True)
@@ -256,7 +260,8 @@ def build(out: Path) -> dict:
     (out / ".nojekyll").write_text("", encoding="utf-8")  # GitHub Pages: serve _static/ as it is
     (out / "_static" / "webpack-macros.html").unlink(missing_ok=True)  # the theme's build template, not a page
     shutil.rmtree(out / "_sources", ignore_errors=True)  # empty: the sources are not copied (html_copy_source)
-    return {"seconds": time.perf_counter() - start, "pages": len(list(out.glob("*.html"))), "warnings": warnings,
+    return {"seconds": time.perf_counter() - start, "pages": sorted(p.name for p in out.glob("*.html")),
+            "notebooks": [p.name for p in notebooks], "warnings": warnings,
             "frames": report.strip(), "weights": page_weights(out)}
 
 
@@ -265,7 +270,7 @@ def main(argv: list[str]) -> int:
     result = build(out)
     heaviest = max(result["weights"].items(), key=lambda kv: kv[1])
     print(result["frames"])
-    print(f"site: {result['pages']} pages in {out}, built in {result['seconds']:.0f} s; heaviest page "
+    print(f"site: {len(result['pages'])} pages in {out}, built in {result['seconds']:.0f} s; heaviest page "
           f"{heaviest[0]} at {heaviest[1] / 1e6:.2f} MB with what it loads")
     missing_alt = [w for w in result["warnings"] if ALT_WARNING in w]
     others = [w for w in result["warnings"] if ALT_WARNING not in w]
