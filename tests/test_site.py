@@ -369,3 +369,38 @@ def test_code_cells_have_copy_buttons(browser, server):
         page.close()
     assert cells > 5 and buttons == cells, f"{buttons} copy buttons for {cells} code cells"
     assert not problems, problems
+
+
+def test_frames_are_the_explorers_own_pictures(tmp_path):
+    """A frame at weight 1.0 is byte for byte what line_explorer(weight=1.0) shows: no second drawing."""
+    import site_frames
+    from helpers.widgets import line_explorer
+
+    spec = site_frames.FrameSpec("01_data", "line_explorer", "weight", (-1.0, 0.7, 1.0), "weight", "{:.2f}")
+    manifest = site_frames.render(spec, tmp_path)
+    assert manifest["start"] == 1 and manifest["values"] == ["-1.00", "0.70", "1.00"]
+    assert (tmp_path / manifest["frames"][2]).read_bytes() == line_explorer(weight=1.0).image.value
+    assert (tmp_path / manifest["frames"][0]).read_bytes() != (tmp_path / manifest["frames"][2]).read_bytes()
+    assert "0.70" not in manifest["messages"][2] and manifest["messages"][2]
+
+
+def test_frames_refuse_a_missing_start_and_an_explorer_over_budget(tmp_path, monkeypatch):
+    import site_frames
+
+    no_start = site_frames.FrameSpec("01_data", "line_explorer", "weight", (-1.0, 1.0), "weight")
+    with pytest.raises(ValueError, match="starting weight"):
+        site_frames.render(no_start, tmp_path / "a")
+    monkeypatch.setattr(site_frames, "MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match="over the site's 1,000"):
+        site_frames.render(site_frames.FrameSpec("01_data", "line_explorer", "weight", (0.7,), "weight"),
+                           tmp_path / "b")
+
+
+def test_frames_come_from_the_cache_when_nothing_changed(tmp_path, monkeypatch):
+    import site_frames
+
+    spec = site_frames.FrameSpec("01_data", "line_explorer", "weight", (0.7, 1.0), "weight", "{:.2f}")
+    first = site_frames.write_frames(tmp_path / "out", tmp_path / "cache", (spec,))
+    monkeypatch.setattr(site_frames, "render", lambda *a: pytest.fail("drew again although nothing changed"))
+    again = site_frames.write_frames(tmp_path / "out2", tmp_path / "cache", (spec,))
+    assert first == again and (tmp_path / "out2" / "line_explorer" / "manifest.js").exists()
