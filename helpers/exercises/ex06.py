@@ -57,19 +57,55 @@ def _check_loads(seen: list, what: str) -> None:
                                   "so that nobody reading your code has to know the default of their PyTorch.")
 
 
-def _safe_file(path: Path, what: str, suspects: dict[str, str]) -> Mapping:
-    """The file must exist and load with weights_only=True as a dict; a refusal names what was pickled.
+@contextlib.contextmanager
+def _no_allow_list() -> Iterator[None]:
+    """Check with an empty allow-list, whatever this session allowed, and put the session's own list back after
+    (an answer that allows a class with add_safe_globals leaves nothing behind, and no earlier cell helps it)."""
+    session = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    try:
+        yield
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(session)
 
-    `suspects` maps a class name that may show in the refusal to what the learner should save instead."""
+
+def _pickled_classes(path: Path) -> list[str]:
+    """The globals in a torch.save file that weights_only=True refuses with no allow-list (names, sorted)."""
+    allowed = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()  # an allow-list the learner's code set up must not hide a class
+    try:
+        return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    finally:
+        torch.serialization.add_safe_globals(allowed)
+
+
+def _safe_file(path: Path, what: str, suspects: dict[str, str]) -> Mapping:
+    """The file must exist, pickle no class (with no allow-list) and load with weights_only=True as a dict.
+
+    `suspects` maps a class name that may be pickled in the file to what the learner should save instead."""
     need(path.is_file(), f"{what} wrote no file at the path it was given: torch.save(obj, path).")
+    try:
+        pickled = _pickled_classes(path)
+    except (ValueError, RuntimeError, OSError, KeyError):
+        raise Incorrect(f"the file {what} wrote is not a torch.save file: write it with torch.save(obj, path).") from None
+    allowed = [getattr(g, "__qualname__", str(g)) for g in torch.serialization.get_safe_globals()]
+    because = (f" Your code allowed {', '.join(allowed)} with add_safe_globals: that allow-list lives only in this "
+               "session, and whoever loads the file elsewhere (you tomorrow included) has none."
+               if allowed else "")
+    for name in pickled:
+        short = name.rsplit(".", 1)[-1]
+        if short in suspects:
+            raise Incorrect(f"the file {what} wrote pickles a {short} object ({name}), which weights_only=True "
+                            f"refuses unless someone allows that class.{because} {suspects[short]}")
+    if pickled:
+        raise Incorrect(f"the file {what} wrote pickles Python objects ({', '.join(pickled)}), which "
+                        f"weights_only=True refuses without an allow-list.{because} Save state_dicts and plain data "
+                        "(numbers, strings, lists, dicts) only.")
     try:
         state = torch.load(path, weights_only=True)
     except pickle.UnpicklingError as err:
-        for name, advice in suspects.items():
-            if name in str(err):
-                raise Incorrect(f"the file {what} wrote does not load with weights_only=True: it pickles a "
-                                f"{name} object, and unpickling objects can run code. {advice}") from None
-        raise Incorrect(f"the file {what} wrote does not load with weights_only=True: it pickles Python objects. "
+        raise Incorrect(f"the file {what} wrote does not load with weights_only=True ({str(err).splitlines()[0]}). "
                         "Save state_dicts and plain data (numbers, strings, lists, dicts) only.") from None
     need(isinstance(state, Mapping), f"the file {what} wrote holds a {type(state).__name__}, not a dict.")
     return state
@@ -90,7 +126,7 @@ def _check_bundle(save_bundle: object, load_bundle: object) -> str:
          "save_bundle(path, model, config) and load_bundle(path, model).")
     X = torch.linspace(0, 1, 10).unsqueeze(1)
     settings = [RunSettings(lr=0.5, epochs=200, loss="MSE"), RunSettings(lr=0.01, epochs=100, loss="L1")]
-    with _temporary_folder() as folder:
+    with _no_allow_list(), _temporary_folder() as folder:
         for Model, config in zip((helpers.LinearRegressionModel, helpers.LinearRegressionModelV2), settings):
             case = f"For a {Model.__name__} and {config}"
             path = folder / f"{Model.__name__}.pt"
@@ -113,8 +149,8 @@ def _check_bundle(save_bundle: object, load_bundle: object) -> str:
             need(isinstance(loaded, dict), f"load_bundle returned {type(loaded).__name__}: return the settings as "
                                            f"a dict, here {want}.")
             need(loaded == want, f"{case}, load_bundle returned {loaded}: return the settings, {want}.")
-    return ("weights and settings in one file that loads with weights_only=True, no allow-list needed: the settings "
-            "travel as a plain dict.")
+    return ("weights and settings in one file that pickles no class of its own: it loads with weights_only=True in any "
+            "session, with no allow-list, because the settings travel as a plain dict.")
 
 
 q1 = _ex.problem(
@@ -124,7 +160,8 @@ q1 = _ex.problem(
          "which saves the model's weights and `config` (a dataclass of settings, like `TrainingConfig`) in one "
          "file that loads with `weights_only=True` **without** any allow-list, and `load_bundle(path, model)`, "
          "which loads the weights into `model` safely and returns the settings as a dict. The check uses a "
-         "dataclass of its own that no notebook has allowed, and two kinds of model.",
+         "dataclass of its own and two kinds of model, and reads your file with an empty allow-list, whatever this "
+         "session has allowed.",
     starter='def save_bundle(path, model, config):\n'
             '    """Save the model\'s weights and the settings in one file that loads with weights_only=True."""\n'
             '    ____\n'
@@ -166,6 +203,27 @@ def _train(run: tuple, X: torch.Tensor, y: torch.Tensor, epochs: int) -> None:
         scheduler.step()
 
 
+def _check_scheduler(resumed: torch.optim.lr_scheduler.LRScheduler, saved: torch.optim.lr_scheduler.LRScheduler) -> None:
+    """The resumed scheduler must be the saved one: the same epoch count, and the same state in every other entry."""
+    got, want = resumed.last_epoch, saved.last_epoch
+    if got > want:
+        raise Incorrect(f"after resume_run the scheduler counts {got} epochs, not {want}: it was loaded and then "
+                        f"stepped {got - want} more {'time' if got - want == 1 else 'times'}. resume_run only loads; the training loop calls "
+                        "scheduler.step() once per epoch, and the next call would count that epoch twice.")
+    need(got == want, f"after resume_run the scheduler counts {got} epochs, not {want}: without its state_dict it "
+                      "halves the rate at the wrong epochs. Save and load scheduler.state_dict() as well.")
+    partial = ("setting last_epoch alone leaves the rest of the fresh scheduler's state behind (and other schedulers "
+               "keep more state still). Save scheduler.state_dict() whole and load it with scheduler.load_state_dict(...).")
+    need(resumed.get_last_lr() == saved.get_last_lr(), f"after resume_run the scheduler counts the right epoch, but "
+         f"scheduler.get_last_lr() reports {resumed.get_last_lr()}, while the run it resumes is at "
+         f"{saved.get_last_lr()}: {partial}")
+    ours, theirs = resumed.state_dict(), saved.state_dict()
+    wrong = [key for key in theirs if ours.get(key) != theirs[key]]
+    if wrong:
+        raise Incorrect(f"after resume_run the scheduler counts the right epoch, but its state_dict's entry "
+                        f"{wrong[0]!r} differs from the saved one's: {partial}")
+
+
 def _check_resume(save_run: object, resume_run: object) -> str:
     """10 + 10 epochs through a checkpoint equal 20 epochs, bit for bit, with momentum and a StepLR schedule."""
     need(callable(save_run) and callable(resume_run), "`save_run` and `resume_run` should be functions "
@@ -175,7 +233,7 @@ def _check_resume(save_run: object, resume_run: object) -> str:
     _train(straight, X, y, 20)
     saved = _run(42)
     _train(saved, X, y, 10)
-    with _temporary_folder() as folder:
+    with _no_allow_list(), _temporary_folder() as folder:
         path = folder / "run.pt"
         call(save_run, path, *saved, 10, case="Saving after 10 epochs")
         _safe_file(path, "save_run", {
@@ -190,14 +248,16 @@ def _check_resume(save_run: object, resume_run: object) -> str:
     need(epoch == 10, f"resume_run returned {shown}: return the epoch stored in the checkpoint (10 here), so that "
                       "the run knows where it stopped.")
     model, optimizer, scheduler = resumed
-    need(all(torch.equal(p, q) for p, q in zip(model.parameters(), saved[0].parameters())),
+    built = _run(0)[0]
+    need(not all(torch.equal(p, q) for p, q in zip(model.parameters(), built.parameters())),
          "after resume_run the model still has the parameters it was built with: load the model's state_dict "
          "too, model.load_state_dict(...), not only the optimizer's.")
+    need(all(torch.equal(p, q) for p, q in zip(model.parameters(), saved[0].parameters())),
+         "after resume_run the model's parameters differ from the saved ones: resume_run changed them after loading "
+         "them. resume_run only loads; the training loop takes the next steps.")
     need(optimizer.state_dict()["state"], "after resume_run the optimizer has no momentum buffers: load its "
          "state_dict too, optimizer.load_state_dict(...); without it the run restarts its momentum from zero.")
-    need(scheduler.last_epoch == saved[2].last_epoch, f"after resume_run the scheduler counts {scheduler.last_epoch} "
-         f"epochs, not {saved[2].last_epoch}: without its state_dict it halves the rate at the wrong epochs. Save "
-         "and load scheduler.state_dict() as well.")
+    _check_scheduler(scheduler, saved[2])
     _train(resumed, X, y, 10)
     need(all(torch.equal(p, q) for p, q in zip(model.parameters(), straight[0].parameters())),
          "the resumed run ends at other parameters than the uninterrupted one: the checkpoint must restore the "
@@ -226,7 +286,9 @@ q2 = _ex.problem(
             '    return ____',
     hint="Everything that changes while training must be in the file: the parameters, the optimizer's buffers, and "
          "the scheduler's epoch count. Each of the three objects has its own state_dict, and each can load one "
-         "back.",
+         "back. resume_run only loads: the training loop takes the next steps. (The three objects reach resume_run "
+         "already built, which is the order PyTorch asks for: a scheduler built after the optimizer's state is "
+         "loaded can reset the learning rate it just loaded.)",
     solution='def save_run(path, model, optimizer, scheduler, epoch):\n'
              '    """Save what it takes to resume: the model, the optimizer, the scheduler and the epoch."""\n'
              '    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),\n'
