@@ -321,7 +321,7 @@ def test_notebook_11_each_fix_wins_by_a_wide_margin(digits_slice, one_thread):
                                "vectorised": lambda: (y_pred == y).float().mean().item()}, repeats=7)
     assert speedup(fix_1["files"], fix_1["collate"]) > 3  # decode once: measured about 25x
     assert speedup(fix_2["collate"], fix_2["sliced"]) > 2  # slice by batch: about 10x
-    assert speedup(metric["loop"], metric["vectorised"]) > 5  # vectorised metric: about 50x
+    assert speedup(metric["loop"], metric["vectorised"]) > 10  # vectorised metric: about 50x to 150x
 
 
 def test_notebook_11_decoding_once_costs_about_one_epoch_from_the_files(digits_slice, one_thread):
@@ -350,6 +350,7 @@ def test_notebook_11_the_mlp_gains_far_more_from_the_fix_than_the_cnn(digits_sli
         gains[Model.__name__] = speedup(runs["files"], runs["sliced"])
     assert gains["DigitMLP"] > 2  # measured about 8x: its step is mostly data loading
     assert gains["DigitMLP"] > 1.5 * gains["DigitCNN"]  # the CNN's about 1.7x: its step is mostly arithmetic
+    assert gains["DigitCNN"] > 1.2  # both gains are real
 
 
 def test_notebook_11_cprofile_finds_decoding_slower_than_all_the_training_steps(digits_slice, one_thread):
