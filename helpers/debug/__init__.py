@@ -22,6 +22,8 @@ __all__ = ["CODES", "Finding", "Report", "diagnose"]
 CODES = {
     "grads-accumulate": "gradients add up across steps (optimizer.zero_grad() missing)",
     "grads-cleared": "the gradients were cleared between loss.backward() and optimizer.step() (zero_grad misplaced)",
+    "grads-zeroed": "the gradients were set to 0 between loss.backward() and optimizer.step() by something other than "
+    "zero_grad (clipping with max_norm=0 or clip_value=0)",
     "zero-gradients": "every gradient was exactly 0: the loss does not depend on the parameters (loss * 0)",
     "no-graph": "no gradient reached the parameters: the loss has no path back to them (no_grad, inference_mode, "
     ".detach() in the step or in forward, .item())",
@@ -36,9 +38,15 @@ CODES = {
     "loss-exploding": "the loss rose to 10 times its start or more at some step, under any optimizer (learning rate "
     "too high: the finding names it)",
     "loss-increasing": "the loss grew at every step, to more than 1.5 times its start (learning rate too high?)",
+    "lr-too-low": "the updates lowered the loss by a tiny fraction of it while the gradients were far from 0 "
+    "(learning rate far too low: the finding names it)",
+    "loss-below-zero": "a loss that is never below 0 (cross-entropy, BCE, MSE, L1) went below 0",
+    "loss-ignored": "the parameters got gradients, but none through the loss function's output (the data term "
+    "multiplied by 0, or backward() on a penalty alone)",
     "not-finite": "the loss or the parameters became NaN or inf",
     "wrong-target": "the loss compared the predictions with something other than y (labels shuffled on their own, "
-    "the inputs X, another tensor)",
+    "X reordered on its own, the inputs X, another tensor)",
+    "swapped-arguments": "the loss function got the target first and the prediction second: loss_fn(y, y_pred)",
     "shape-mismatch": "prediction and target shapes differ so the loss broadcasts, or the data does not fit the model",
     "eval-mode": "the model was in eval mode during training forward passes",
     "dtype-mismatch": "the data and the parameters differ in dtype (float64 data, integer data)",
@@ -69,8 +77,9 @@ def diagnose(
     copies of the model, the optimizer (with its state) and a loss module, under a forked random-number
     generator, so your objects, their `.grad` and your random stream do not change; X and y are passed
     as they are. Hooks record forward passes (input, mode, output shape, each layer's input dtype and
-    device), what the loss sees (its prediction and target, compared with y), every fresh gradient, the
-    gradients optimizer.step() uses, how often it steps, and any other optimizer that steps meanwhile.
+    device), what the loss sees (its prediction and target, compared with y) and the gradient that reaches
+    its output, every fresh gradient, zero_grad() calls and gradient clipping, the gradients and parameters
+    optimizer.step() uses and how far it moves them, how often it steps, and any other optimizer that steps.
     An error the step raises becomes a finding instead of a traceback, and the steps stop there.
 
     Returns a `Report`: a list of `Finding`s (`.code`, `.message`; the codes are listed in CODES), empty

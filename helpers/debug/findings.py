@@ -5,7 +5,7 @@ import math
 import torch
 
 from .gradients import _no_graph
-from .losses import _from_losses
+from .losses import _from_losses, _too_slow
 from .report import Finding
 from .targets import _wrong_target
 from .updates import _all_frozen, _from_updates
@@ -22,6 +22,10 @@ def findings_of(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
     if error is None and (not w.foreign or any(w.in_optimizer)):  # with none of its parameters held, _foreign says it
         found += _from_updates(w)
     found += _from_losses(w, X, y)
+    if not found and error is None:
+        found += [f for f in (_too_slow(w),) if f is not None]
+    if {"swapped-arguments", "missing-log-softmax"} & {f.code for f in found}:  # they explain a loss below 0
+        found = [f for f in found if f.code != "loss-below-zero"]
     unique: dict[str, Finding] = {}
     for finding in found:
         unique.setdefault(finding.code, finding)
@@ -94,7 +98,11 @@ def _from_error(w: _Watch, error: Exception, X: torch.Tensor, y: torch.Tensor) -
             "number to start from.",
             "reduce the loss to one number before backward(): loss.mean(), or keep the default reduction='mean'.",
         )
-    if "target dtype" in low or (w.kind in ("ce", "nll") and "long" in low):
+    swapped = _swapped(w, seen + ". ")
+    if swapped is not None:
+        return swapped
+    floats = any(isinstance(c.target, torch.Tensor) and c.target.is_floating_point() for c in w.calls())
+    if "target dtype" in low or (w.kind in ("ce", "nll") and "long" in low and (floats or y.is_floating_point())):
         return Finding(
             "target-dtype",
             f"{seen}. y is {y.dtype}.",
@@ -128,8 +136,8 @@ def _from_error(w: _Watch, error: Exception, X: torch.Tensor, y: torch.Tensor) -
 
 
 def _mismatch(w: _Watch, what: str, seen: str, X: torch.Tensor, y: torch.Tensor) -> Finding:
-    """dtype-mismatch or device-mismatch: what a layer or an error showed, with everyone's dtype or device."""
-    seen = f"{w.layer_mismatch.get(what, seen)} {_summary(w, X, y, what)}"
+    """dtype-mismatch or device-mismatch: the error quoted (if any), what a layer saw, everyone's dtype or device."""
+    seen = " ".join(part for part in (seen, w.layer_mismatch.get(what, ""), _summary(w, X, y, what)) if part)
     if what == "dtype":
         return Finding(
             "dtype-mismatch",
@@ -153,9 +161,37 @@ def _mismatch(w: _Watch, what: str, seen: str, X: torch.Tensor, y: torch.Tensor)
 def _from_records(w: _Watch, X: torch.Tensor, y: torch.Tensor) -> list[Finding]:
     """Findings from the layers' inputs, the loss's inputs and the model's mode."""
     found = [_mismatch(w, what, "", X, y) for what in ("dtype", "device") if what in w.layer_mismatch]
+    swapped = _swapped(w)
+    if swapped is not None:  # the checks of what the loss got would misread the two arguments
+        return [*found, swapped] + [f for f in (_eval_mode(w),) if f is not None]
     checks = (_loss_shapes, _softmax_first, _log_softmax_missing, _eval_mode)
     found += [f for f in (check(w) for check in checks) if f is not None]
     return found + [f for f in (_wrong_target(w, X, y),) if f is not None]
+
+
+def _swapped(w: _Watch, seen: str = "") -> Finding | None:
+    """swapped-arguments: a loss whose two arguments are not interchangeable got the target first."""
+    if w.kind == "other" or w.symmetric:
+        return None
+    for c in w.calls():
+        p, t = c.pred, c.target
+        if not (isinstance(p, torch.Tensor) and isinstance(t, torch.Tensor)):
+            continue
+        if (c.target_grad and not c.pred_grad) or (not p.is_floating_point() and t.is_floating_point()):
+            first = "requires grad" if c.pred_grad else "does not require grad (the targets?)"
+            second = "requires grad (the model's output?)" if c.target_grad else "does not require grad"
+            return Finding(
+                "swapped-arguments",
+                f"{seen}{w.loss_name} got its arguments the other way round: where the prediction belongs, a "
+                f"{p.dtype} tensor of shape {_shape(p)} that {first}; where the target belongs, a {t.dtype} tensor "
+                f"of shape {_shape(t)} that {second}.",
+                "the loss was called as loss_fn(y, y_pred). Loss functions take the prediction first and the target "
+                "second; for MSE or L1 the order does not matter, but cross-entropy and BCE treat the two "
+                "differently: they fail on integer labels in the prediction's place, and with float targets "
+                "there their value can fall below 0 without limit.",
+                "loss = loss_fn(y_pred, y): the prediction first, the target second.",
+            )
+    return None
 
 
 def _loss_shapes(w: _Watch) -> Finding | None:
@@ -242,10 +278,12 @@ def _eval_mode(w: _Watch) -> Finding | None:
         if sensitive
         else "this model has no dropout or batch norm, so nothing changes yet; it will once you add them."
     )
+    layers = (f" So were its layers that act differently in training: {', '.join(sensitive[:5])}." if sensitive
+              else "")
     return Finding(
         "eval-mode",
-        f"The model was in eval mode during {len(in_eval)} of {len(training)} training forward passes "
-        f"(in eval mode: {', '.join(names[:5])}).",
+        f"The model was in eval mode (model.training was False) during {len(in_eval)} of {len(training)} training "
+        f"forward passes.{layers}",
         "the step calls model.eval(), or never calls model.train() after an evaluation left the model in eval "
         f"mode; {effect}",
         "call model.train() at the start of every training step, and model.eval() only to evaluate.",

@@ -1,5 +1,5 @@
-"""What happened to the gradients: none reached the parameters, all were 0, cleared before the step, accumulated,
-or missing for some parameters only."""
+"""What happened to the gradients: none reached the parameters, all were 0, cleared or zeroed before the step,
+accumulated, none came from the loss function, or missing for some parameters only."""
 
 import math
 
@@ -73,23 +73,85 @@ def _zero_gradients(w: _Watch) -> Finding:
     )
 
 
+def _loss_ignored(w: _Watch) -> Finding | None:
+    """loss-ignored: the parameters got gradients, but none came through the loss function's output."""
+    for k, log in enumerate(w.logs, 1):
+        calls = [c for c in log.losses if c.requires_grad]
+        if not calls or log.loss_grad or not any(g.any() for g in log.fresh.values()):
+            continue
+        how = ("it got a gradient of 0: it was multiplied by 0" if log.loss_reached
+               else "backward() never reached it: backward() was called on another tensor")
+        return Finding(
+            "loss-ignored",
+            f"At step {k}, loss.backward() gave the parameters gradients, but none came from the output of the "
+            f"loss function ({w.loss_name}): {how}.",
+            "the model learns only from the other terms of what was backpropagated (a penalty, a regulariser) and "
+            "nothing from the data: a data term weighted by 0 (loss * 0.0 + penalty), or backward() on the penalty "
+            "alone. The loss can still fall, because the penalty falls.",
+            "backpropagate the data term with a weight above 0, together with the others: "
+            "loss = loss_fn(y_pred, y) + weight * penalty; loss.backward().",
+        )
+    return None
+
+
 def _cleared(w: _Watch) -> Finding | None:
-    """grads-cleared: backward() made gradients, but they were None or 0 when optimizer.step() ran."""
+    """grads-cleared (zero_grad between backward() and step()) or grads-zeroed (set to 0 otherwise, e.g. clipping
+    with a threshold of 0): backward() made gradients, but they were None or 0 when optimizer.step() ran."""
     for k, log in enumerate(w.logs, 1):
         if not log.stepped or log.at_step is None:
             continue
         made = [i for i, g in log.fresh.items() if g.any()]
         left = [log.at_step[i] for i in made]
-        if made and all(g is None or not g.any() for g in left):
-            what = "None" if all(g is None for g in left) else "all zeros"
-            return Finding(
-                "grads-cleared",
-                f"At step {k}, loss.backward() computed gradients, but when optimizer.step() ran they were {what}.",
-                "the gradients were cleared between loss.backward() and optimizer.step() (zero_grad in the wrong "
-                "place), so step() had nothing to apply (it skips parameters whose .grad is None).",
-                ORDER_FIX,
-            )
+        if not made or not all(g is None or not g.any() for g in left):
+            continue
+        seen = f"At step {k}, loss.backward() computed gradients, but when optimizer.step() ran they were "
+        if all(g is None for g in left):
+            return _cleared_finding(seen + "None.", "so step() had nothing to apply (it skips parameters whose "
+                                    ".grad is None).")
+        if log.cleared:
+            return _cleared_finding(seen + "all zeros, after a zero_grad() call in between.",
+                                    "so step() applied gradients of 0 (zero_grad(set_to_none=False) fills them "
+                                    "with zeros).")
+        return _zeroed(seen + "all zeros, and no zero_grad() ran in between.", log.clips)
     return None
+
+
+def _cleared_finding(seen: str, effect: str) -> Finding:
+    """grads-cleared: zero_grad ran between loss.backward() and optimizer.step()."""
+    return Finding(
+        "grads-cleared",
+        seen,
+        f"the gradients were cleared between loss.backward() and optimizer.step() (zero_grad in the wrong place), "
+        f"{effect}",
+        ORDER_FIX,
+    )
+
+
+def _zeroed(seen: str, clips: list) -> Finding:
+    """grads-zeroed: something other than zero_grad set every gradient to 0 after backward(), e.g. clipping to 0."""
+    zero = [(name, t) for name, t in clips if isinstance(t, (int, float)) and t <= 0]
+    if zero:
+        name, threshold = zero[0]
+        if name == "clip_grad_norm_":
+            seen += f" The step called nn.utils.clip_grad_norm_ with max_norm={threshold!r}."
+            cause = (f"clip_grad_norm_ with max_norm={threshold!r} scales the gradients down until their total norm "
+                     "is 0, so they are all 0 and step() has nothing to apply: max_norm is the largest total norm "
+                     "the gradients may keep, not an amount to take off.")
+        else:
+            seen += f" The step called nn.utils.clip_grad_value_ with clip_value={threshold!r}."
+            cause = (f"clip_grad_value_ with clip_value={threshold!r} clamps every gradient entry into "
+                     f"[-{threshold!r}, {threshold!r}], so they are all 0 and step() has nothing to apply: "
+                     "clip_value is the largest size an entry may keep, not an amount to take off.")
+    else:
+        cause = ("a line between loss.backward() and optimizer.step() set the gradients to 0 (gradient clipping "
+                 "with a threshold of 0, p.grad.zero_() or p.grad *= 0), so step() has nothing to apply.")
+    return Finding(
+        "grads-zeroed",
+        seen,
+        cause,
+        "clip with a threshold above 0 (max_norm=1.0 is a common choice) or drop the line that zeroes the gradients; "
+        "after clipping, some p.grad.abs().max() should still be above 0.",
+    )
 
 
 def _accumulation(w: _Watch) -> Finding | None:
@@ -97,8 +159,8 @@ def _accumulation(w: _Watch) -> Finding | None:
 
     Both are compared up to one common factor, so gradients clipped by their total norm are read right too."""
     for k, log in enumerate(w.logs):
-        if log.at_step is None or not log.fresh:
-            continue
+        if log.at_step is None or not log.fresh or (k and not w.logs[k - 1].stepped):
+            continue  # after a call that did not step, what is left was never applied: accumulating on purpose
         pairs = [(log.at_step[i], fresh, log.leftover[i]) for i, fresh in log.fresh.items()]
         pairs = [(g.double().flatten(), f.double().flatten(), left.double().flatten())
                  for g, f, left in pairs if g is not None and left is not None]
@@ -112,8 +174,11 @@ def _accumulation(w: _Watch) -> Finding | None:
                 "grads-accumulate",
                 f"At step {k + 1} the gradient the optimizer used was that step's gradient plus the one left from "
                 f"step {k} (norm {(fresh + left).norm():.3g} instead of {math.sqrt(fresh_sq):.3g}).",
-                "optimizer.zero_grad() is missing, so each loss.backward() adds to the old gradients.",
-                "call optimizer.zero_grad() in every step, before loss.backward().",
+                "optimizer.zero_grad() is missing, so each loss.backward() adds to the old gradients, and every "
+                "update applies the gradients of earlier batches again.",
+                "call optimizer.zero_grad() in every step, before loss.backward(). (Accumulating the gradients of "
+                "several batches on purpose is the one exception: then step() and zero_grad() run together every "
+                "few batches, and diagnose finds nothing wrong with that.)",
             )
     return None
 

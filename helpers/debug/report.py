@@ -68,6 +68,10 @@ class Report:
     def __repr__(self) -> str:
         return f"Report(codes={self.codes}, steps={self.steps})"
 
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        """What IPython shows as plain text (a notebook's text/plain output): the same as print(report)."""
+        printer.text(str(self))
+
     def _repr_html_(self) -> str:
         """A table for notebooks: code, what was seen, the likely cause, the fix."""
         import html  # here, not at the top: `import helpers` stays as light as torch

@@ -1,4 +1,5 @@
-"""Did the loss compare the predictions with y? wrong-target: shuffled labels, the inputs, or another tensor."""
+"""Did the loss compare the predictions with y? wrong-target: shuffled labels, reordered inputs, the inputs, or
+another tensor."""
 
 import torch
 
@@ -29,6 +30,16 @@ def _finding(k: int, kind: str, call: _LossCall) -> Finding:
             "learns to copy its input.",
             fix + " (A model that should reproduce its input, an autoencoder, gets X passed as y.)",
         )
+    if kind == "reordered":
+        return Finding(
+            "wrong-target",
+            f"At step {k} the model saw the rows of X in another order, while the loss got y in its own order: "
+            "each prediction was compared with the label of another row.",
+            "X was shuffled or indexed inside the step without y, or the model was given another tensor that holds "
+            "the same rows in another order (a global batch?), so inputs and labels no longer match.",
+            "shuffle X and y together with one index (idx = torch.randperm(len(X)); X[idx], y[idx]), and give the "
+            "model the step's own X; " + fix,
+        )
     if kind == "shuffled":
         return Finding(
             "wrong-target",
@@ -49,7 +60,8 @@ def _finding(k: int, kind: str, call: _LossCall) -> Finding:
 
 
 def _target_kind(c: _LossCall, rows: "_Rows", X: torch.Tensor, y: torch.Tensor) -> str:
-    """'y' (the loss got y, or the rows of y that match the model's input), 'inputs', 'shuffled', 'other', 'unknown'."""
+    """'y' (the loss got y, or the rows of y that match the model's input), 'inputs', 'reordered' (X's rows in
+    another order, y in its own), 'shuffled', 'other', 'unknown'."""
     t = c.target
     if not isinstance(t, torch.Tensor) or t.dim() == 0 or t.numel() == 0 or t.device != y.device:
         return "unknown"  # also a target moved to another device: the device checks speak for it
@@ -61,6 +73,8 @@ def _target_kind(c: _LossCall, rows: "_Rows", X: torch.Tensor, y: torch.Tensor) 
         return "y"
     if _same(t, X, exact=True) or _same(t, c.input, exact=True):
         return "inputs"
+    if idx is not None and _same(t, y, exact=True):
+        return "reordered"  # y in its own order, the rows of X in another
     if _same(t, want):  # y rescaled or one-hot on purpose
         return "y"
     if idx is None:

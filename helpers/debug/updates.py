@@ -3,7 +3,8 @@ by another optimizer, more than one per step; the gradients' own findings come f
 
 import torch
 
-from .gradients import ORDER_FIX, _accumulation, _cleared, _frozen, _no_graph, _zero_gradients
+from .gradients import ORDER_FIX, _accumulation, _cleared, _frozen, _loss_ignored, _no_graph, _zero_gradients
+from .losses import _rate
 from .report import Finding
 from .watch import _Watch
 
@@ -44,8 +45,9 @@ def _from_updates(w: _Watch) -> list[Finding]:
         ]
     if got_grad and not any(g.any() for log in w.logs for g in log.fresh.values()):
         return [_zero_gradients(w)]
-    found = [f for f in (_accumulation(w), _cleared(w), _not_used(w), _repeated(w)) if f is not None]
-    if not changed and not any(f.code in ("grads-cleared", "optimizer-not-used") for f in found):
+    checks = (_accumulation, _cleared, _not_used, _repeated, _loss_ignored)
+    found = [f for f in (check(w) for check in checks) if f is not None]
+    if not changed and not any(f.code in ("grads-cleared", "grads-zeroed", "optimizer-not-used") for f in found):
         if not _converged(w):
             found.append(_no_update(w, got_grad))
     elif changed:
@@ -89,8 +91,8 @@ def _no_update(w: _Watch, got_grad: set[int]) -> Finding:
     elif all(float(g.get("lr", 1.0)) == 0 for g in w.optimizer.param_groups):
         cause, fix = "the learning rate is 0.", "use a learning rate above 0, e.g. lr=0.01."
     else:
-        cause = "the updates were too small to change float32 numbers (a tiny learning rate?)."
-        fix = "check the optimizer's lr, and print p.grad after loss.backward()."
+        cause = f"the updates were too small to change float32 numbers: the learning rate is far too low ({_rate(w)})."
+        fix = "raise the learning rate (multiply it by 10 until the loss falls over a few steps on one batch)."
     return Finding("no-update", f"The parameters did not change in {steps} step{'s' * (steps != 1)}.", cause, fix)
 
 

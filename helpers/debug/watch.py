@@ -1,6 +1,7 @@
 """Watching a training step: copies of the caller's objects, with hooks that record what the step does."""
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +12,8 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 _MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 _ELEMENTWISE = (nn.L1Loss, nn.MSELoss, nn.SmoothL1Loss, nn.HuberLoss, nn.BCELoss, nn.BCEWithLogitsLoss)
+_SYMMETRIC = (nn.L1Loss, nn.MSELoss, nn.SmoothL1Loss, nn.HuberLoss)  # loss_fn(y, y_pred) == loss_fn(y_pred, y)
+_SYMMETRIC_FN = (F.l1_loss, F.mse_loss, F.smooth_l1_loss, F.huber_loss)
 _ELEMENTWISE_FN = (
     F.l1_loss,
     F.mse_loss,
@@ -29,6 +32,7 @@ class _LossCall:
     target: object
     input: object = None  # the model's input in the forward pass before this call (not copied)
     pred_grad: bool = False  # the prediction required grad
+    target_grad: bool = False  # the target required grad (a model's output passed as the target?)
     out: torch.Tensor | None = None  # detached
     requires_grad: bool = False  # the output required grad
 
@@ -52,6 +56,12 @@ class _StepLog:
     losses: list = field(default_factory=list)  # _LossCall
     output_reached: bool = False  # backward went through the model's output
     loss_reached: bool = False  # backward went through the loss function's output
+    loss_grad: bool = False  # a gradient other than 0 reached the loss function's output
+    cleared: bool = False  # zero_grad() ran after a gradient arrived and before optimizer.step()
+    clips: list = field(default_factory=list)  # (clipping function's name, its threshold) called in the step
+    before: list | None = None  # the parameters just before optimizer.step() (dropped once `progress` is known)
+    progress: float | None = None  # -(gradient . update): how much the update lowers the loss, to first order
+    potential: float | None = None  # |gradient| * |parameters|: how much the loss could change with the parameters
     value: float | None = None
     error: Exception | None = None
 
@@ -82,6 +92,8 @@ class _Watch:
         held = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
         self.in_optimizer = [id(p) in held for p in self.params]
         self.kind = _loss_kind(loss_fn)
+        self.symmetric = isinstance(loss_fn, _SYMMETRIC) or any(loss_fn is f for f in _SYMMETRIC_FN)
+        self.loss_name = type(loss_fn).__name__ if isinstance(loss_fn, nn.Module) else getattr(loss_fn, "__name__", "?")
         self.lrs = sorted({float(g.get("lr", 0.0)) for g in self.optimizer.param_groups})
         self.ran: set[str] = set()  # names of the layers with parameters whose forward ran
         self.layer_mismatch: dict[str, str] = {}  # "dtype"/"device" -> what a layer saw
@@ -94,6 +106,8 @@ class _Watch:
             if p.requires_grad:
                 p.register_hook(lambda g, i=i: self._on_grad(i, g))
         self.optimizer.register_step_pre_hook(lambda *_: self._on_step())
+        for owner in (self.optimizer, self.model):  # zero_grad() between backward() and step() clears gradients
+            owner.zero_grad = self._watched_zero_grad(owner.zero_grad)
         self.model.register_forward_pre_hook(lambda m, args: self._on_forward(args))
         self.model.register_forward_hook(lambda m, args, out: self._on_output(out))
         for name, module in self.model.named_modules():
@@ -132,11 +146,23 @@ class _Watch:
             old = self.log.fresh.get(i)
             self.log.fresh[i] = g.detach().clone() if old is None else old + g.detach()
 
+    def _watched_zero_grad(self, inner: Callable) -> Callable:
+        """zero_grad, noting when it runs after backward() made gradients and before optimizer.step()."""
+
+        def zero_grad(*args, **kwargs):
+            """The copy's own zero_grad, recorded."""
+            if self.logs and self.log.at_step is None and self.log.fresh:
+                self.log.cleared = True
+            return inner(*args, **kwargs)
+
+        return zero_grad
+
     def _on_step(self) -> None:
-        """optimizer.step() is about to run: count it, and keep the gradients the first one uses."""
+        """optimizer.step() is about to run: count it, and keep the gradients and parameters the first one uses."""
         self.log.steps += 1
         if self.log.at_step is None:
             self.log.at_step = [_clone(p.grad) for p in self.params]
+            self.log.before = [p.detach().clone() for p in self.params]
             self.log.stepped = True
 
     def _on_any_step(self, optimizer: torch.optim.Optimizer, *_: object) -> None:
@@ -153,7 +179,7 @@ class _Watch:
         """A forward pass begins: its input, autograd's mode, and which modules are in eval mode."""
         self.log.last_input = args[0] if args and isinstance(args[0], torch.Tensor) else None
         eval_modules = [
-            f"'{n}' ({type(m).__name__})" if n else "the model"
+            f"{n} ({type(m).__name__})" if n else "the model"
             for n, m in self.model.named_modules()
             if not m.training and (not n or isinstance(m, _MODE_SENSITIVE))
         ]
@@ -186,8 +212,9 @@ class _Watch:
         """The loss function is called: keep its prediction and target."""
         pred, target = (list(args) + [None, None])[:2]
         grad = isinstance(pred, torch.Tensor) and pred.requires_grad
+        target_grad = isinstance(target, torch.Tensor) and target.requires_grad
         pred = pred.detach() if isinstance(pred, torch.Tensor) else pred
-        self.log.losses.append(_LossCall(pred, target, self.log.last_input, grad))
+        self.log.losses.append(_LossCall(pred, target, self.log.last_input, grad, target_grad))
 
     def _on_loss_out(self, out: object) -> object:
         """The loss function returned: keep its output, and learn whether backward reaches it."""
@@ -195,21 +222,39 @@ class _Watch:
             self.log.losses[-1].out = out.detach()
             self.log.losses[-1].requires_grad = out.requires_grad
             if out.requires_grad:
-                out.register_hook(lambda g: setattr(self.log, "loss_reached", True))
+                out.register_hook(self._on_loss_grad)
         return out
+
+    def _on_loss_grad(self, g: torch.Tensor) -> None:
+        """backward() reached the loss function's output: note it, and whether the gradient there was not 0."""
+        self.log.loss_reached = True
+        self.log.loss_grad = self.log.loss_grad or bool(g.ne(0).any())
 
     def run(self, step: Callable, X: torch.Tensor, y: torch.Tensor, steps: int) -> None:
         """Call the step `steps` times (stop at its first error), logging each call."""
         original = torch.Tensor.backward
+        clippers = {name: getattr(nn.utils, name) for name in ("clip_grad_norm_", "clip_grad_value_")}
 
         def backward(tensor: torch.Tensor, *args, **kwargs):
             """Tensor.backward, counted."""
             self.log.backwards += 1
             return original(tensor, *args, **kwargs)
 
+        def clipper(name: str) -> Callable:
+            """nn.utils.clip_grad_norm_ or clip_grad_value_, recording its threshold."""
+
+            def clip(*args, **kwargs):
+                threshold = args[1] if len(args) > 1 else kwargs.get("max_norm", kwargs.get("clip_value"))
+                self.log.clips.append((name, threshold))
+                return clippers[name](*args, **kwargs)
+
+            return clip
+
         for _ in range(steps):
             self.logs.append(_StepLog(leftover=[_clone(p.grad) for p in self.params]))
             torch.Tensor.backward = backward  # counted only while the step runs
+            for name in clippers:
+                setattr(nn.utils, name, clipper(name))
             any_step = register_optimizer_step_pre_hook(self._on_any_step)  # every optimizer's step(), this one's too
             try:
                 returned = step(self.model, X, y, self.loss_fn, self.optimizer)
@@ -218,12 +263,28 @@ class _Watch:
                 return
             finally:
                 torch.Tensor.backward = original
+                for name, fn in clippers.items():
+                    setattr(nn.utils, name, fn)
                 any_step.remove()
+            self._progress(self.log)
             self.log.value = _as_float(returned)
             if self.log.value is None and self.log.losses and self.log.losses[0].out is not None:
                 self.log.value = _as_float(self.log.losses[0].out)
             if self.log.at_step is None:  # no optimizer.step(): compare gradients at the end instead
                 self.log.at_step = [_clone(p.grad) for p in self.params]
+
+    def _progress(self, log: _StepLog) -> None:
+        """After a step that called optimizer.step(): how far its update lowers the loss to first order, -g . dp,
+        and |g| * |p|, how much the loss could change if the parameters moved by their own size."""
+        if log.before is None:
+            return
+        pairs = [(g, p.detach(), b) for g, p, b in zip(log.at_step, self.params, log.before) if g is not None]
+        log.before = None
+        if pairs and all(p.device.type != "meta" and g.shape == p.shape for g, p, _ in pairs):
+            dot = sum(float((g.double() * (p.double() - b.double())).sum()) for g, p, b in pairs)
+            g_norm = math.sqrt(sum(float(g.double().pow(2).sum()) for g, _, _ in pairs))
+            p_norm = math.sqrt(sum(float(b.double().pow(2).sum()) for _, _, b in pairs))
+            log.progress, log.potential = -dot, g_norm * p_norm
 
 
 def _loss_kind(fn: object) -> str:
