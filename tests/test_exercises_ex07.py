@@ -30,6 +30,10 @@ class TestEx07(ExerciseModule):
         ("q1", ("H = 2 * A.T @ A / len(A)", "H = 2 * A.T @ A"), "times off"),
         ("q1", (A, "A = X.double()"), "column of ones"),
         ("q1", (A, "A = torch.cat([X, torch.ones_like(X)], dim=1).double()"), "columns of ones"),
+        # the learner's read: A Aᵀ has AᵀA's largest eigenvalue, so the limit came out right from the wrong matrix
+        ("q1", ("H = 2 * A.T @ A / len(A)", "H = 2 * A @ A.T / len(A)"), "that is A Aᵀ, not AᵀA"),
+        ("q1", ("curvatures = torch.linalg.eigvalsh(H)", "curvatures = torch.linalg.eigh(2 * A @ A.T / len(A))[0]"),
+         "not the Hessian"),
         ("q2", ("nn.MSELoss()", "nn.L1Loss()"), "from the closed form"),
         ("q2", (MOVE, "    X, y = X_train.to(device), y_train.to(device)\n"), "notebook's line"),
         ("q2", ("    for epoch in range(epochs):\n", "    for epoch in range(1):\n"), "where 1 epoch does"),
@@ -41,4 +45,11 @@ class TestEx07(ExerciseModule):
         ("q2", (MOVE, "    X.to(device), y.to(device)\n"), "keep the result"),
         ("q2", (MODEL, "model = helpers.LinearRegressionModelV2()"), "move it with model.to(device)"),
         ("q2", NOTHING_MOVED, "stayed on the cpu"),
+        # the learner's read: a hard-coded rate that is the check's own 0.5
+        ("q2", ("lr=lr)", "lr=0.5)"), "took the steps of lr 0.5"),
+        # the learner's read: an optimizer over another model's parameters, and a loop that ignores epochs
+        ("q2", ("torch.optim.SGD(model.parameters(), lr=lr)",
+                "torch.optim.SGD(helpers.LinearRegressionModelV2().parameters(), lr=lr)"), "nothing updated it"),
+        ("q2", ("    for epoch in range(epochs):\n", "    for epoch in range(150):\n"), "your run trained 150"),
+        ("q2", ("lr=lr)", "lr=0.01)"), "check the loss, the optimizer and its learning rate"),
     ]

@@ -24,9 +24,48 @@ def _design(X: torch.Tensor, ones: torch.Tensor | None = None) -> torch.Tensor:
     return torch.cat([X, ones], dim=1).double()
 
 
+_EIGVALSH = torch.linalg.eigvalsh  # the real solver: the check's own sums never go through the watched one
+_SOLVERS = ("eigvalsh", "eigh", "eigvals", "eig")
+
+
 def _largest(H: torch.Tensor) -> float:
     """The largest eigenvalue of a symmetric matrix."""
-    return torch.linalg.eigvalsh(H)[-1].item()
+    return _EIGVALSH(H)[-1].item()
+
+
+@contextlib.contextmanager
+def _watched_solvers(shapes: list) -> Iterator[None]:
+    """Record the shape of every matrix the learner's code hands to torch.linalg's eigenvalue solvers."""
+    real = {name: getattr(torch.linalg, name) for name in _SOLVERS}
+
+    def watch(name: str) -> object:
+        def solver(matrix: object, *args: object, **kwargs: object) -> object:
+            """torch.linalg's solver, recording the shape of the matrix it was given."""
+            shapes.append(list(getattr(matrix, "shape", [])))
+            return real[name](matrix, *args, **kwargs)
+        return solver
+
+    for name in _SOLVERS:
+        setattr(torch.linalg, name, watch(name))
+    try:
+        yield
+    finally:
+        for name, solver in real.items():
+            setattr(torch.linalg, name, solver)
+
+
+def _check_hessian_shape(shapes: list, name: str, n: int, k: int) -> None:
+    """The matrix whose eigenvalues the learner takes must be the Hessian: [k + 1, k + 1], one row per parameter."""
+    params = f"{k} {'weight' if k == 1 else 'weights'} and the bias"
+    for got in shapes:
+        if got == [k + 1, k + 1]:
+            continue
+        if got == [n, n]:
+            raise Incorrect(f"for {name} your H is {got}, one row and one column per *point*: that is A Aᵀ, not "
+                            f"AᵀA. It happens to share its largest eigenvalue, but it is not the Hessian, which has "
+                            f"one row and one column per *parameter* ({params}): [{k + 1}, {k + 1}].")
+        raise Incorrect(f"for {name} the matrix whose eigenvalues you take has shape {got}: the Hessian has one row "
+                        f"and one column per parameter ({params}), [{k + 1}, {k + 1}].")
 
 
 def _check_lr_limit(lr_limit: object) -> str:
@@ -39,11 +78,14 @@ def _check_lr_limit(lr_limit: object) -> str:
              ("30 inputs with 2 features", torch.rand(30, 2, generator=g) * torch.tensor([1.0, 3.0])),
              ("12 inputs with 3 features", torch.rand(12, 3, generator=g) * 2 - 1)]
     for name, X in cases:
-        got = number(f"lr_limit(X) for {name}", call(lr_limit, X, case=f"For {name}"))
+        shapes: list = []
+        with _watched_solvers(shapes):
+            got = number(f"lr_limit(X) for {name}", call(lr_limit, X, case=f"For {name}"))
         A, n = _design(X), len(X)
         H = 2 * A.T @ A / n
         want = 2 / _largest(H)
         if close(got, want, 1e-3):
+            _check_hessian_shape(shapes, name, n, X.shape[1])  # A Aᵀ shares AᵀA's largest eigenvalue
             continue
         if close(got, 2 * want, 1e-3):
             raise Incorrect(f"for {name} your limit is {got:.4f}, twice the right one: the Hessian of the mean "
@@ -51,7 +93,7 @@ def _check_lr_limit(lr_limit: object) -> str:
         if close(got, want * n, 1e-3) or close(got, want / n, 1e-3):
             raise Incorrect(f"for {name} your limit is {got:.4f}, {n} times off: the loss is a *mean* over the "
                             f"{n} points, so the Hessian is 2/N AᵀA.")
-        if close(got, 2 / torch.linalg.eigvalsh(H)[0].item(), 1e-3):
+        if close(got, 2 / _EIGVALSH(H)[0].item(), 1e-3):
             raise Incorrect(f"for {name} you divided by the smallest curvature: the steep direction, the largest "
                             "eigenvalue, is the one that blows up first.")
         if close(got, 2 / _largest(2 * X.double().T @ X.double() / n), 1e-3):
@@ -60,6 +102,7 @@ def _check_lr_limit(lr_limit: object) -> str:
         if X.shape[1] > 1 and close(got, 2 / _largest(2 * _design(X, torch.ones_like(X)).T @ _design(X, torch.ones_like(X)) / n), 1e-3):
             raise Incorrect(f"for {name} A got {X.shape[1]} columns of ones: ones_like(X) has as many columns as "
                             f"X. A linear model has one bias, so A needs exactly one column of ones, torch.ones(N, 1).")
+        _check_hessian_shape(shapes, name, n, X.shape[1])
         raise Incorrect(f"for {name} your limit is {got:.4f}, expected {want:.4f} = 2 / the largest eigenvalue of "
                         "H = 2/N AᵀA, with A the input columns and one column of ones.")
     return f"2 / λ_max for one feature or several: {2 / _largest(2 * _design(X_line[:40]).T @ _design(X_line[:40]) / 40):.4f} for the course's training inputs."
@@ -156,17 +199,33 @@ def _check_train_line(train_line: object) -> str:
          "not the data it was given: train on the arguments X and y, not on X_train and y_train.")
     distance = max(abs(w - 2.0), abs(b + 1.0))
     if distance >= 1e-3:
+        torch.manual_seed(42)
+        start = [p.item() for p in helpers.LinearRegressionModelV2().parameters()]
+        need(not all(close(p, q, 1e-6) for p, q in zip((w, b), start)), "after 150 epochs your model still has "
+             "its seed-42 starting weight and bias: nothing updated it. The optimizer must hold the parameters of the "
+             "model you train and return: torch.optim.SGD(model.parameters(), ...) for that very model.")
         once = call(train_line, X, y, 0.5, 1, "cpu", case="Training for 1 epoch")
         one = [p.item() for p in once.parameters()]
         need(not close(one[0], w, 1e-6), "150 epochs end where 1 epoch does: loop `for epoch in range(epochs)`.")
         raise Incorrect(f"after 150 epochs at lr 0.5 your model is at weight {w:.4f}, bias {b:.4f}, {distance:.4f} "
-                        "from the closed form (2, -1): with MSE, plain SGD and the lr argument it gets within 0.001.")
+                        "from the closed form (2, -1), where MSE and plain SGD at the given lr get within 0.001: "
+                        "check the loss, the optimizer and its learning rate.")
     torch.manual_seed(0)  # a step that forgets to seed would start from other numbers than seed 42's
-    short = call(train_line, X, y, 0.5, 3, "cpu", case="Training for 3 epochs at lr 0.5")
-    need(all(close(p, q, 1e-6) for p, q in zip(short.parameters(), _reference(X, y, 0.5, 3).parameters())),
-         "after 3 epochs your model is not where a seed-42 LinearRegressionModelV2 trained with MSE and plain "
-         "SGD (no momentum, not Adam) at the given lr is: seed 42 first, then build the model; use the lr and "
-         "epochs arguments.")
+    short = call(train_line, X, y, 0.2, 3, "cpu", case="Training for 3 epochs at lr 0.2")
+    reached = [p.item() for p in short.parameters()]
+
+    def like(lr: float, epochs: int) -> bool:
+        """True if the learner's 3-epoch run at lr 0.2 ended where the reference with these settings does."""
+        return all(close(p, q.item(), 1e-6) for p, q in zip(reached, _reference(X, y, lr, epochs).parameters()))
+
+    if not like(0.2, 3):
+        need(not like(0.5, 3), "asked for lr 0.2, your run took the steps of lr 0.5: build the optimizer with the "
+                               "lr argument, lr=lr, not a number of your own.")
+        need(not (like(0.2, 150) or like(0.5, 150)), "asked for 3 epochs, your run trained 150: loop over the "
+                                                     "epochs argument, range(epochs).")
+        raise Incorrect("after 3 epochs at lr 0.2 your model is not where a seed-42 LinearRegressionModelV2 trained "
+                        "with MSE and plain SGD (no momentum, not Adam) at that lr is: seed 42 first, then build the "
+                        "model; use the lr and epochs arguments.")
     _check_devices(train_line, X, y)
     return (f"weight {w:.4f}, bias {b:.4f}: the closed form (2, -1) within 1e-3, step for step the reference run, and "
             "the model and the data on the device it was given (checked on `meta`, which every machine has).")
@@ -185,10 +244,11 @@ def _reference(X: torch.Tensor, y: torch.Tensor, lr: float, epochs: int) -> nn.M
 q2 = _ex.problem(
     _check_train_line, names=("train_line",), title="The whole training run, as one function",
     task="Write `train_line(X, y, lr, epochs, device)`: a `LinearRegressionModelV2` from seed 42 on `device`, "
-         "trained on `(X, y)` (moved to `device`) with MSE and plain SGD for `epochs` full-batch epochs, one "
-         "`helpers.train_step` per epoch; return the model. The check trains it on *another* line, y = 2 x - 1, "
-         "compares the result with that line's closed form, and runs it once on the `meta` device (tensors "
-         "without numbers, which every machine has) to see that the model and the data both went to `device`.",
+         "trained on `(X, y)` (moved to `device`) with MSE and plain SGD for `epochs` epochs, each one "
+         "`helpers.train_step` on all the points at once (a *full batch*, as everywhere so far); return the model. "
+         "The check trains it on *another* line, y = 2 x - 1, at two learning rates, compares the result with that "
+         "line's closed form, and runs it once on the `meta` device (tensors without numbers, which every machine "
+         "has) to see that the model and the data both went to `device`.",
     starter='def train_line(X, y, lr, epochs, device):\n'
             '    """A seed-42 LinearRegressionModelV2 trained on (X, y) with MSE + SGD on device; return it."""\n'
             '    helpers.set_seed(42)\n'
