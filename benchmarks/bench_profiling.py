@@ -104,7 +104,7 @@ def timed_parts(model: nn.Module, batches: object, optimizer: torch.optim.Optimi
 def parts_per_step(Model: type[nn.Module], make: dict[str, Callable[[], object]], rounds: int,
                    steps: int | None = None) -> dict[str, dict[str, Timing]]:
     """Each part's seconds per step (getting the batch, the training step), fed from the files and from sliced
-    tensors, taking turns: {source: {"data": Timing, "training step": Timing}} (the notebook's, after 1 warm-up round)."""
+    tensors, taking turns, after 1 warm-up round: {source: {"data": Timing, "training step": Timing}}."""
     models = {source: Model() for source in ("files", "sliced")}
     optimizers = {source: torch.optim.Adam(model.parameters(), lr=1e-3) for source, model in models.items()}
     seconds: dict[str, tuple[list[float], list[float]]] = {source: ([], []) for source in models}
@@ -127,7 +127,8 @@ def profile_shares(model: nn.Module, batches: object, steps: int) -> dict[str, f
     from torch.profiler import ProfilerActivity, profile, record_function, schedule
 
     loss_fn, optimizer, batches = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-3), iter(batches)
-    with profile(activities=[ProfilerActivity.CPU], schedule=schedule(wait=1, warmup=1, active=steps, repeat=1)) as prof:
+    skip_two = schedule(wait=1, warmup=1, active=steps, repeat=1)
+    with profile(activities=[ProfilerActivity.CPU], schedule=skip_two) as prof:
         for _ in range(2 + steps):
             with record_function("data"):
                 X, y = next(batches)
@@ -199,9 +200,11 @@ def measure(repeats: int = 5) -> dict[str, dict]:
         "train MLP epoch": _row("from PNG files", "from sliced tensors", train["DigitMLP"], "files", "sliced"),
         "train CNN epoch": _row("from PNG files", "from sliced tensors", train["DigitCNN"], "files", "sliced"),
         "train MLP: one training step alone (median per step)": _row(
-            "decoding between steps", "nothing between steps", _part(alone["DigitMLP"], "training step"), "files", "sliced"),
+            "decoding between steps", "nothing between steps", _part(alone["DigitMLP"], "training step"),
+            "files", "sliced"),
         "train CNN: one training step alone (median per step)": _row(
-            "decoding between steps", "nothing between steps", _part(alone["DigitCNN"], "training step"), "files", "sliced"),
+            "decoding between steps", "nothing between steps", _part(alone["DigitCNN"], "training step"),
+            "files", "sliced"),
         "accuracy": _row("Python loop", "vectorised", metric, "loop", "vectorised"),
         "load: num_workers=2": _row("num_workers=0", "num_workers=2", workers, "files", "files, 2 workers"),
     }

@@ -154,5 +154,6 @@ def test_other_right_answers_are_correct(q, edit):
 def test_a_check_leaves_the_clocks_as_they_were():
     clocks = {name: getattr(time, name) for name in ("perf_counter", "perf_counter_ns", "time", "monotonic")}
     verdict("ex11", "q1", apply_edit("ex11", "q1", IMPORTED_BY_NAME), TestEx11.names)
-    verdict("ex11", "q1", "def time_on_device(fn, sync, repeats=5, warmup=2):\n    raise ValueError('no')", TestEx11.names)
+    raising = "def time_on_device(fn, sync, repeats=5, warmup=2):\n    raise ValueError('no')"
+    verdict("ex11", "q1", raising, TestEx11.names)
     assert all(getattr(time, name) is f for name, f in clocks.items())

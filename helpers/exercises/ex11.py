@@ -83,7 +83,8 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
     case = f"With warmup={warmup} and repeats={repeats}"
     device = _FakeDevice(durations)
     with _fake_clocks(time_on_device, device):
-        got = call(time_on_device, device.fn, device.sync, repeats=repeats, warmup=warmup, case=f"{case} on a fake device")
+        got = call(time_on_device, device.fn, device.sync, repeats=repeats, warmup=warmup,
+                   case=f"{case} on a fake device")
     timed, q = durations[warmup:warmup + repeats], _FakeDevice.QUEUE
     want = statistics.median(timed) + q
     need(not (warmup and device.calls == repeats), f"{case}, fn was called {repeats} times, so the warm-up calls "
