@@ -112,6 +112,7 @@ class TestEx11(ExerciseModule):
         ("q1", ("range(warmup)", "range(2)"), "expected 6: 3 untimed warm-up calls"),
         ("q1", (SOLUTION_TIMED, "        seconds.append(start - time.perf_counter())\n"), "negative"),
         ("q1", IN_NANOSECONDS.format(scale=""), "nanoseconds"),
+        ("q1", ("statistics.median(seconds)", "statistics.median(seconds) * 1000"), "milliseconds"),
         ("q2", ("total - 2 * widths[0] * widths[1] * batch", "total"), "needs no gradient"),
         ("q2", FORWARD_ONLY, "the forward pass alone"),
         ("q2", FORWARD_ONLY.replace("return sum", "return 2 * sum"), "two gradients"),
@@ -124,6 +125,7 @@ class TestEx11(ExerciseModule):
         ("q3", ("return right / total", "return right / total.clamp(min=1)"), "no images"),
         ("q3", ("return right / total", "return (y_pred == y).float().mean().expand(num_classes)"),
          "the overall accuracy"),
+        ("q3", ("return right / total", "return right / len(y)"), "by all"),
         ("q3", LOOP_OVER_LIST, ".tolist()"),
         ("q3", LOOP_OVER_TENSORS, "one or more per label"),
         # found by a learner: a loop over the classes; one count of right answers for all classes together

@@ -119,6 +119,8 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
                    "one, time.perf_counter() - start.")
     need(not close(got, want * 1e9, 1e-3), f"you returned {got:.4g}, the median in nanoseconds (perf_counter_ns): "
                                            "divide by 1e9 to return seconds.")
+    need(not close(got, want * 1e3, 1e-3), f"you returned {got:.4g}, the median in milliseconds: return seconds, as "
+                                           "time.perf_counter() counts them.")
     if close(got, want, 1e-3):
         return f"{want:g} s"
     if close(got, statistics.mean(timed) + q, 1e-3):
@@ -336,6 +338,9 @@ def _check_per_class(per_class_accuracy: object) -> str:
         overall = (y_pred == y).double().mean()
         need(not torch.allclose(got, overall.expand(num_classes)), f"{case}, every class got {overall:.3f}, the "
                                                                    "overall accuracy: count each class apart.")
+        of_all = torch.bincount(y[y_pred == y], minlength=num_classes).double() / len(y)
+        need(not torch.allclose(got, of_all), f"{case}, you divided each class's right answers by all {len(y)} "
+                                             "images: divide by the images of that class.")
         absent = (torch.bincount(y, minlength=num_classes) == 0).nonzero().flatten().tolist()
         if absent and not torch.isnan(got[absent]).all():
             raise Incorrect(f"{case}, class {absent[-1]} has no images, so its accuracy is 0 / 0, undefined: return "
