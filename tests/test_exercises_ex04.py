@@ -1,4 +1,4 @@
-"""helpers.exercises.ex04 (notebook 04): starting code, solutions, and plausible wrong answers refused with a message."""
+"""helpers.exercises.ex04 (notebook 04): starting code, solutions, and wrong answers refused with a message."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ TWO_BACKWARDS = '''def train_step_two(model, X, Y, loss_fn, optimizer):
     return (loss_0 + loss_1).item()
 '''
 
-ZERO_LAST = TWO_BACKWARDS.split("    loss_0 =")[0] + '''    loss = loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1])
+ZERO_LAST = TWO_BACKWARDS.split("    loss_0 =")[0] + '''\
+    loss = loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1])
     loss.backward()
     optimizer.step()
     optimizer.zero_grad()  # last: fine only if .grad was empty before the first call

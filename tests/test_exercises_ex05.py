@@ -1,4 +1,4 @@
-"""helpers.exercises.ex05 (notebook 05): starting code, solutions, and plausible wrong answers refused with a message."""
+"""helpers.exercises.ex05 (notebook 05): starting code, solutions, and wrong answers refused with a message."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ class TestEx05(ExerciseModule):
          "best test MAE of all"),
         ("q3", ("return best, test_mae", "return models[best], test_mae"), "index of the chosen model"),
         # the test set added to the validation MAE: it takes part in the choice
-        ("q3", (CHOOSE, "    test_maes = [helpers.mae(helpers.predict(m, test_data[0]), test_data[1]) for m in models]\n"
+        ("q3", (CHOOSE, "    test_maes = [helpers.mae(helpers.predict(m, test_data[0]), test_data[1])\n"
+                        "                 for m in models]\n"
                         "    best = min(range(len(models)), key=lambda i: val_maes[i] + test_maes[i])\n"),
          "best on the *test* set"),
         ("q3", ("return best, test_mae", "return best + 1, test_mae"), "one more than the position"),

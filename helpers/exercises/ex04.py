@@ -58,7 +58,7 @@ def _sum_of_columns(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, loss: Ca
 
 
 def _first_call(train_step_two: Callable) -> None:
-    """One call with the L1 loss on a model in eval mode whose .grad holds an old gradient: what, when, in which order."""
+    """One call with L1 on a model in eval mode whose .grad holds an old gradient: what, when, in which order."""
     X, Y, model = _two_output_case()
     l1, calls = nn.L1Loss(), []
 
@@ -146,7 +146,8 @@ def _second_loss(train_step_two: Callable) -> None:
 
 def _check_train_step_two(train_step_two: object) -> str:
     """Training mode, the sum of both columns' losses for any loss, one update with this batch's gradient alone."""
-    need(callable(train_step_two), "`train_step_two` should be a function train_step_two(model, X, Y, loss_fn, optimizer).")
+    need(callable(train_step_two),
+         "`train_step_two` should be a function train_step_two(model, X, Y, loss_fn, optimizer).")
     _first_call(train_step_two)
     _second_loss(train_step_two)
     X, Y, _ = _two_output_case()
