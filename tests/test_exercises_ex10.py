@@ -26,9 +26,7 @@ ALWAYS_NORM_ONE = '''def fixed_step(model, X, y, loss_fn, optimizer):
     optimizer.step()
     return loss.item()'''
 
-PARAMETERS_MOVED = '''def test_step_uses_the_optimizer_once(step):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+PARAMETERS_MOVED = '''def test_step_uses_the_optimizer_once(step, model):
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     X, y = torch.rand(16, 3), torch.rand(16, 1)
     before = [p.detach().clone() for p in model.parameters()]
@@ -36,14 +34,26 @@ PARAMETERS_MOVED = '''def test_step_uses_the_optimizer_once(step):
         step(model, X, y, nn.MSELoss(), optimizer)
     assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters())), "nothing moved"'''
 
-LOSS_WENT_DOWN = '''def test_step_uses_the_optimizer_once(step):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+LOSS_WENT_DOWN = '''def test_step_uses_the_optimizer_once(step, model):
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     X, y = torch.rand(16, 3), torch.rand(16, 1)
     losses = [step(model, X, y, nn.MSELoss(), optimizer) for _ in range(3)]
     assert losses[-1] < losses[0]'''
 
+PER_TENSOR = '''def fixed_step(model, X, y, loss_fn, optimizer):
+    model.train()
+    loss = loss_fn(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    for p in model.parameters():
+        nn.utils.clip_grad_norm_([p], max_norm=1.0)
+    optimizer.step()
+    return loss.item()'''
+
+FIRST = 'len(optimizer.state) == len(list(model.parameters()))'
+SECOND = 'optimizer.state[p].get("step") == 2'
+SOLUTION_RETURN = "    return -torch.log(p[y]).mean().item()"
+ENTROPY = "    p = p[p > 0]\n    return -(p * torch.log(p)).sum().item()"
 HALF = "    p = counts / counts.sum()           # each class's frequency\n"
 
 
@@ -62,30 +72,42 @@ class TestEx10(ExerciseModule):
          "`grads-cleared`"),
         ("q1", ("    optimizer.zero_grad()\n", ""), "`grads-accumulate`"),
         ("q1", ("    model.train()\n", ""), "`eval-mode`"),
-        ("q1", TRAIN_STEP_COPY, "clip them to norm 1"),
+        ("q1", ("max_norm=1.0", "max_norm=0.0"), "`grads-zeroed`"),  # the doctor names the clipping, not zero_grad
+        ("q1", TRAIN_STEP_COPY, "got the gradients unclipped"),
         ("q1", ("    loss.backward()\n    nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n",
                 "    nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n    loss.backward()\n"),
-         "Clipping before backward()"),
+         "before it there is nothing to clip"),
+        ("q1", ("    nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n    optimizer.step()\n",
+                "    optimizer.step()\n    nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n"),
+         "you clip after optimizer.step()"),
+        ("q1", PER_TENSOR, "not one by one"),
+        ("q1", ("nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)",
+                "nn.utils.clip_grad_value_(model.parameters(), 1.0)"), "clip_grad_value_ cuts entries"),
         ("q1", ALWAYS_NORM_ONE, "only shrinks gradients"),
         ("q1", ("max_norm=1.0", "max_norm=0.5"), "not further"),
+        ("q1", ("max_norm=1.0", "max_norm=10.0"), "not to 1"),
         ("q1", ("return loss.item()", "return loss"), "returns a tensor"),
-        # q2: tests that cannot tell a misused optimizer from a good one
-        ("q2", ('optimizer.state[p].get("step") == 2', 'optimizer.state[p].get("step") >= 2'),
-         "calls optimizer.step() twice"),
-        ("q2", ('optimizer.state[p].get("step") == 2', 'p.grad is not None'), "clears the gradients after the update"),
-        ("q2", ("len(optimizer.state) == len(list(model.parameters()))", "len(optimizer.state) == 0"),
-         "failed the correct"),
+        # q2: tests that cannot tell a misused optimizer from a good one, or catch it only by crashing
+        ("q2", (SECOND, 'optimizer.state[p].get("step") >= 2'), "calls optimizer.step() twice"),
+        ("q2", (SECOND, 'optimizer.state[p].get("step") <= 2'), "before loss.backward()"),
+        ("q2", (SECOND, 'optimizer.state[p]["step"] > 0'), "calls optimizer.step() twice"),
+        ("q2", (SECOND, "p.grad is not None"), "clears the gradients after the update"),
+        ("q2", (FIRST, "len(optimizer.state) == 0"), "failed the correct"),
+        ("q2", (FIRST, "len(optimizer.state) == 4"), "6 parameter tensors"),
+        ("q2", (FIRST, "True"), "The first assert must catch it"),
+        ("q2", (FIRST, "len(optimizer.param_groups) == 1"), "The first assert must catch it"),
+        ("q2", (FIRST, "len(optimizer.state) > 0"), "runs the first layer under no_grad"),
+        ("q2", (SECOND, 'optimizer.state[p].get("step") == 4'), "failed the correct"),
         ("q2", PARAMETERS_MOVED, "makes a new Adam"),
         ("q2", LOSS_WENT_DOWN, "makes a new Adam"),
-        ("q2", ('optimizer.state[p].get("step") == 2', 'optimizer.state[p].get("step") == 4'), "failed the correct"),
         # q3: the loss of a model that predicts only the class frequencies
-        ("q3", ("    return -(p * torch.log(p)).sum().item()", "    return math.log(len(p))"),
-         "weight each class by how often"),
-        ("q3", ("torch.log(p)", "torch.log2(p)"), "in bits"),
-        ("q3", ("    return -(p * torch.log(p)).sum().item()", "    return -torch.log(p).mean().item()"),
-         "mean over the samples"),
+        ("q3", (SOLUTION_RETURN, "    return math.log(len(counts))"), "weight each class by how often"),
+        ("q3", ("torch.log(p[y])", "torch.log2(p[y])"), "in bits"),
+        ("q3", (SOLUTION_RETURN, "    return -torch.log(p).mean().item()"), "mean over the samples"),
+        ("q3", (SOLUTION_RETURN, "    p = p[p > 0]\n    return -torch.log(p).mean().item()"), "mean over the samples"),
+        ("q3", (SOLUTION_RETURN, "    return -(p * torch.log(p)).sum().item()"), "0 * log(0) is nan"),
         ("q3", (HALF, "    p = counts.float()\n"), "mean over the samples"),
-        ("q3", ("    return -(p * torch.log(p)).sum().item()", "    return -(p * torch.log(p)).mean().item()"),
-         "mean over the samples"),
-        ("q3", ("    return -(p * torch.log(p)).sum().item()", "    return math.log(10)"), "mean over the samples"),
+        ("q3", ("counts / counts.sum()", "counts // len(y)"), "integer division"),
+        ("q3", (SOLUTION_RETURN, ENTROPY.replace(".sum()", ".mean()")), "mean over the samples"),
+        ("q3", (SOLUTION_RETURN, "    return math.log(10)"), "mean over the samples"),
     ]
