@@ -1257,7 +1257,7 @@ def test_eval_mode_names_the_layers_plainly():
     model, loss_fn, optimizer, X, y = patient("cnn")
     report = diagnose(step_in_eval_mode, model, loss_fn, optimizer, X, y)
     assert report.codes == ["eval-mode"]
-    assert "model.training was False" in report[0].seen and "classifier.0 (Dropout)" in report[0].seen
+    assert "model.training was False" in report[0].seen and "layer classifier.0 (Dropout)" in report[0].seen
     assert "the model)" not in report[0].seen and "'" not in report[0].seen
 
 

@@ -179,7 +179,7 @@ class _Watch:
         """A forward pass begins: its input, autograd's mode, and which modules are in eval mode."""
         self.log.last_input = args[0] if args and isinstance(args[0], torch.Tensor) else None
         eval_modules = [
-            f"{n} ({type(m).__name__})" if n else "the model"
+            f"layer {n} ({type(m).__name__})" if n else "the model"
             for n, m in self.model.named_modules()
             if not m.training and (not n or isinstance(m, _MODE_SENSITIVE))
         ]
