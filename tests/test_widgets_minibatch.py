@@ -118,12 +118,15 @@ def test_trains_on_release_only():
     assert controls and all(c.continuous_update is False for c in controls)
 
 
-def test_a_learning_rate_that_diverges_shows_a_message_then_recovers():
+def test_a_learning_rate_that_diverges_says_so_in_the_message_and_in_a_new_picture():
     explorer = minibatch_explorer()
+    calm = _pixels(explorer)
     explorer.controls["lr"].value = 1.0
-    assert "blew up" in explorer.message.value and explorer.image.layout.display == "none"
+    blown = explorer.figure.axes[1].texts[-1]
+    assert "blew up" in explorer.message.value and "blew up in epoch 1" in blown.get_text() and blown.get_visible()
+    assert explorer.image.layout.display != "none" and not np.array_equal(_pixels(explorer), calm)  # nothing stale
     explorer.controls["lr"].value = 0.1
-    assert "blew up" not in explorer.message.value and explorer.image.layout.display != "none"
+    assert "blew up" not in explorer.message.value and not blown.get_visible()
 
 
 def test_a_control_change_changes_the_picture_and_the_same_values_give_the_same_picture():
@@ -193,43 +196,94 @@ def test_does_not_import_pyplot():
     assert out.stdout.strip() == "False" and "Warning" not in out.stderr
 
 
-@pytest.mark.parametrize("batch_size", [1, 32, 400])
-def test_the_loss_legend_sits_above_every_loss_and_the_star_above_the_end_marker(batch_size):
+def _legend_box(ax):
+    """The legend's box, in pixels."""
+    return ax.get_legend().get_window_extent()
+
+
+@pytest.mark.parametrize("batch_size, lr", [(1, 0.2), (32, 0.2), (400, 0.2), (1, 10**-0.2), (4, 10**-0.1)])
+def test_the_loss_legend_covers_no_loss_and_every_loss_is_in_view(batch_size, lr):
     explorer = minibatch_explorer()
-    explorer.set_values(batch_size=batch_size)
-    curves, land, _ = explorer.figure.axes
-    r = explorer.result
-    top = max(r["mini"].step_losses + r["full"].step_losses)
-    top_px = curves.transData.transform((0, top))[1]
-    assert curves.get_legend().get_window_extent().y0 >= top_px - 1  # the legend covers no loss
-    lines = {line.get_label(): line for line in land.get_lines()}
-    star = next(line for line in land.get_lines() if line.get_marker() == "*" and line.get_label().startswith("_"))
+    explorer.set_values(batch_size=batch_size, lr=lr)
+    curves = explorer.figure.axes[0]
+    box, (low, high) = _legend_box(curves), curves.get_ylim()
+    for line in curves.get_lines():
+        x, y = line.get_data()
+        points = curves.transData.transform(np.column_stack([x, y]))
+        inside = (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
+        assert not inside.any(), line.get_label()
+        if line.get_marker() not in (None, "None", ""):  # the epochs' markers: all of them in view
+            assert low <= min(y) and max(y) <= high
+
+
+def _lines(ax):
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def test_the_star_and_the_start_sit_above_the_paths_and_the_end_ring_lets_the_star_show():
+    land = minibatch_explorer().figure.axes[1]
+    lines = _lines(land)
+    star, start = lines["least squares"], next(l for l in land.get_lines() if l.get_label().startswith("_"))
     paths = [lines[k] for k in ("mini-batch path", "full-batch path", "mini-batch end")]
-    # the star and the start are painted after (above) every path and the end marker, which sits under the star
-    assert star.get_zorder() > lines["start"].get_zorder() > max(p.get_zorder() for p in paths)
-    (mini_steps, mini_epochs, _) = curves.get_lines()
-    assert mini_epochs.get_color() == mini_steps.get_color()  # one colour per method, as in notebook 08
+    assert min(star.get_zorder(), start.get_zorder()) > max(p.get_zorder() for p in paths)
+    assert lines["mini-batch end"].get_markerfacecolor() == "none"  # a ring around the star, not a patch over it
+    assert any(t.get_text() == "start" for t in land.texts)  # the start is named where it is
 
 
-def test_the_landscape_has_a_colour_bar_for_the_loss_and_readable_text():
+def test_the_mini_batch_path_runs_under_the_full_batch_path_and_both_show():
+    """Their first steps run together: the broad orange path under the thin dashed blue one (issue 22)."""
+    lines = _lines(minibatch_explorer().figure.axes[1])
+    mini, full = lines["mini-batch path"], lines["full-batch path"]
+    assert mini.get_zorder() < full.get_zorder() and mini.get_linewidth() > 2 * full.get_linewidth()
+    assert full.get_linestyle() == "--"
+
+
+def test_each_run_looks_the_same_on_both_panels():
+    curves, land, _ = minibatch_explorer().figure.axes
+    steps, mini_epochs, full_epochs = curves.get_lines()
+    lines = _lines(land)
+    assert mini_epochs.get_color() == steps.get_color() == lines["mini-batch path"].get_color()
+    full = lines["full-batch path"]
+    for prop in ("color", "marker", "linestyle"):
+        assert getattr(full_epochs, f"get_{prop}")() == getattr(full, f"get_{prop}")(), prop
+
+
+def test_the_colour_bar_and_the_loss_axis_read_as_plain_numbers_on_a_log_scale():
     figure = minibatch_explorer().figure
     curves, land, bar = figure.axes
-    assert "loss" in bar.get_ylabel().lower()
-    assert [t.get_text() for t in bar.get_yticklabels() if t.get_text()]  # loss values, not their log10
+    assert "log scale" in bar.get_ylabel() and "log scale" in curves.get_ylabel()
+    values = [float(t.get_text()) for t in bar.get_yticklabels() if t.get_text()]  # 0.02, not 10**-1.7
+    assert len(values) >= 3 and all(f"{v:.0e}"[0] in "125" for v in values)
+    labels = [t.get_text() for t in curves.get_yticklabels() if t.get_text()]
+    assert len(labels) >= 3 and all(float(t) > 0 for t in labels)  # 0.01, 0.02, 0.05, ...: not 10^-2
+
+
+def test_the_text_is_readable():
+    figure = minibatch_explorer().figure
+    curves, land, _ = figure.axes
     texts = [curves.title, land.title, curves.xaxis.label, land.yaxis.label, *curves.get_legend().get_texts(),
              *land.get_legend().get_texts(), *land.get_xticklabels()]
     assert min(t.get_fontsize() for t in texts) >= 11
 
 
-def test_legend_markers_look_like_what_the_landscape_draws():
-    """The start dot and the white full-batch path: the legend shows them as plotted (issue 22)."""
-    land = minibatch_explorer().figure.axes[1]
-    handles = {text.get_text(): handle for text, handle in
-               zip(land.get_legend().get_texts(), land.get_legend().legend_handles)}
-    for line in land.get_lines():
-        if line.get_label() in handles:
-            handle = handles[line.get_label()]
-            for prop in ("color", "marker", "markerfacecolor", "markeredgecolor", "linestyle"):
-                assert getattr(handle, f"get_{prop}")() == getattr(line, f"get_{prop}")(), (line.get_label(), prop)
-    # a white line on the legend's white box would be invisible: it carries a black outline, as on the landscape
-    assert handles["full-batch path"].get_path_effects()
+def test_the_legends_name_the_last_losses_and_show_the_marks_as_plotted():
+    explorer = minibatch_explorer()
+    curves, land, _ = explorer.figure.axes
+    texts = [t.get_text() for t in curves.get_legend().get_texts()]
+    assert f"last {explorer.result['mini'].epoch_losses[-1]:.4f}" in texts[1]
+    assert f"last {explorer.result['full'].epoch_losses[-1]:.4f}" in texts[2]
+    for ax in (curves, land):
+        handles = dict(zip([t.get_text() for t in ax.get_legend().get_texts()], ax.get_legend().legend_handles))
+        for line in ax.get_lines():
+            if line.get_label() in handles:
+                handle = handles[line.get_label()]
+                for prop in ("color", "marker", "markerfacecolor", "markeredgecolor", "linestyle"):
+                    assert getattr(handle, f"get_{prop}")() == getattr(line, f"get_{prop}")(), (line.get_label(), prop)
+
+
+def test_a_wandering_batch_of_one_ends_inside_the_picture(train):
+    explorer = minibatch_explorer(*train)
+    explorer.set_values(batch_size=1, lr=10**-0.2)  # the notch below the one where it blows up
+    land = explorer.figure.axes[1]
+    (w, b), (w_lo, w_hi), (b_lo, b_hi) = explorer.result["mini"].path[-1], land.get_xlim(), land.get_ylim()
+    assert w_lo < w < w_hi and b_lo < b < b_hi
