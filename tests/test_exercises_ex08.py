@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 from torch.utils.data import DataLoader, Dataset
 
-from _exercises import ExerciseModule
+from _exercises import ExerciseModule, verdict
 
 _TABLE = '''class TableDataset(Dataset):
     def __init__(self, features, labels):
@@ -33,6 +35,15 @@ def _sizes(body):
     return "def batch_sizes(n_samples, batch_size, drop_last):\n" + "\n".join(f"    {line}" for line in body)
 
 
+_COLLATE = ("def pad_collate(samples):\n"
+            "    lengths = torch.tensor([len(sequence) for sequence, label in samples])\n"
+            "    padded = torch.zeros(len(samples), int(lengths.max()))\n"
+            "    for i, (sequence, label) in enumerate(samples):\n"
+            "        padded[i, :len(sequence)] = sequence\n"
+            "    labels = torch.tensor([label for sequence, label in samples])\n"
+            "    return padded, lengths, labels\n")
+
+
 class TestEx08(ExerciseModule):
     module = "ex08"
     names = {"math": math, "Dataset": Dataset, "DataLoader": DataLoader}  # what the notebook defines before its exercises, besides torch, nn and helpers
@@ -42,11 +53,20 @@ class TestEx08(ExerciseModule):
         ("q1", ("return len(self.features)", "return self.features.numel()"), "the number of values in the table"),
         ("q1", _table(targets="labels"), "gives the label as the string"),
         ("q1", _table(targets="torch.tensor([list(dict.fromkeys(labels)).index(label) for label in labels])"),
-         "the order the labels first appear"),
-        ("q1", _table(item="self.features[:, idx], self.targets[idx]"), "one whole row"),
-        ("q1", _table(item="self.features[idx:idx + 1], self.targets[idx]"), "one whole row"),
+         "the order in which the labels first appear"),
+        ("q1", _table(targets="torch.tensor([labels.index(label) for label in labels])"),
+         "the row where each label first appears"),
+        ("q1", _table(targets="torch.tensor([self.classes[::-1].index(label) for label in labels])"),
+         "the reverse of the sorted order"),
+        ("q1", _table(targets="torch.tensor([hash(label) % 1000 for label in labels])"), "an index runs from 0 to 2"),
+        ("q1", _table(targets="[label == self.classes[0] for label in labels]"), "a bool"),
+        ("q1", _table(targets="torch.tensor([i % 3 for i in range(len(labels))])"), "got different classes"),
+        ("q1", _table(item="self.targets[idx], self.features[idx]"), "returns (class, features)"),
+        ("q1", _table(item="self.features[:, idx], self.targets[idx]"), "that is column"),
+        ("q1", _table(item="self.features[idx:idx + 1], self.targets[idx]"), "a slice holding one row"),
         ("q1", _table(targets="torch.tensor([float(self.classes.index(label)) for label in labels])"),
-         "one whole number (int64)"),
+         "a class index is a whole number, int64"),
+        ("q1", _table(item="self.features[idx].double(), self.targets[idx]"), "dtype torch.float64"),
         ("q1", _table(length="len(self.classes)"), "one sample per row"),
         # q2: each right wherever the batch size divides the data, or whenever drop_last is False
         ("q2", ("if left > 0 and not drop_last:", "if not drop_last:"), "a batch of 0 samples"),
@@ -55,11 +75,47 @@ class TestEx08(ExerciseModule):
         ("q2", ("    return sizes", "    return sizes[:-1] if drop_last else sizes"), "drop_last drops only"),
         ("q2", _sizes(["return math.ceil(n_samples / batch_size) if not drop_last else n_samples // batch_size"]),
          "return the list of the batches' sizes"),
-        # q3: each right when every batch has the same size, or the model one output, or no dropout
-        ("q3", ("            total += errors.sum().item()\n            count += errors.numel()",
-                "            total += errors.mean().item()\n            count += 1"), "plain average of the 3 batch"),
-        ("q3", ("count += errors.numel()", "count += len(X)"), "count y.numel(), not len(y)"),
-        ("q3", ("    model.eval()\n", ""), "still in training mode"),
-        ("q3", ("errors = (model(X) - y).abs()", "errors = (model(X) - y) ** 2"), "mean *squared* error"),
-        ("q3", ("return total / count", "return torch.tensor(total / count)"), "return a Python number"),
+        # q3: each works on a batch whose first sequence is its longest, or on the whole dataset's longest
+        ("q3", ("int(lengths.max())", "len(samples[0][0])"), "not the first"),
+        ("q3", ("int(lengths.max())", "6"), "more than the longest sequence of this batch"),
+        ("q3", ("padded[i, :len(sequence)] = sequence", "padded[i, -len(sequence):] = sequence"),
+         "its sequence sits at the end"),
+        ("q3", ("    lengths = torch.tensor(", "    samples = sorted(samples, key=lambda s: -len(s[0]))\n"
+                "    lengths = torch.tensor("), "keep the samples in the order"),
+        ("q3", ("torch.zeros(len(samples), int(lengths.max()))", "torch.zeros(len(samples), int(lengths.max()), "
+                "dtype=torch.long)"), "cuts off their fractions"),
+        ("q3", ("labels = torch.tensor([label for sequence, label in samples])",
+                "labels = [label for sequence, label in samples]"), "labels is a list"),
+        ("q3", ("lengths = torch.tensor([len(sequence) for sequence, label in samples])",
+                "lengths = torch.tensor([max(len(s) for s, _ in samples)] * len(samples))"),
+         "give each sequence's own length"),
+        ("q3", "def pad_collate(samples):\n    return torch.stack([s for s, _ in samples]), None, None\n",
+         "needs sequences of one length"),
+        ("q3", "def pad_collate(samples):\n    from torch.nn.utils.rnn import pad_sequence\n"
+               "    sequences = [s for s, _ in samples]\n"
+               "    return (pad_sequence(sequences), torch.tensor([len(s) for s in sequences]),\n"
+               "            torch.tensor([label for _, label in samples]))\n", "batch_first=True"),
     ]
+
+
+@pytest.mark.parametrize("answer", [
+    _table(targets="[self.classes.index(label) for label in labels]"),  # a list of ints
+    _table(targets="np.array([self.classes.index(label) for label in labels])"),  # NumPy int64 class indices
+    _table(targets="torch.tensor([{c: i for i, c in enumerate(self.classes)}[label] for label in labels])"),
+    _table(item="(self.features[idx], int(self.targets[idx]))"),
+])
+def test_right_datasets_are_accepted(answer):
+    assert verdict("ex08", "q1", answer, {"Dataset": Dataset, "np": np}).state == "correct"
+
+
+@pytest.mark.parametrize("answer", [
+    _COLLATE,
+    "def pad_collate(samples):\n    from torch.nn.utils.rnn import pad_sequence\n"
+    "    sequences = [s for s, _ in samples]\n"
+    "    return (pad_sequence(sequences, batch_first=True), torch.tensor([len(s) for s in sequences]),\n"
+    "            torch.tensor([label for _, label in samples]))\n",
+    _COLLATE.replace("int(lengths.max())", "lengths.max()"),  # a 0-d tensor as a size
+    _COLLATE.replace("padded[i, :len(sequence)] = sequence", "padded[i][:len(sequence)] = sequence"),
+])
+def test_right_collate_functions_are_accepted(answer):
+    assert verdict("ex08", "q3", answer, {}).state == "correct"

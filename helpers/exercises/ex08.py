@@ -1,51 +1,116 @@
-"""Exercises for notebook 08 (datasets and dataloaders): a Dataset over a table, an epoch's batch sizes, a mean error."""
+"""Exercises for notebook 08 (datasets and dataloaders): a Dataset over a table, an epoch's batch sizes, a collate_fn."""
 
 from __future__ import annotations
 
+import operator
+import sys
+
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from ._core import Exercises, Incorrect
-from ._util import call, close, need, shape
+from ._core import Exercises, Incorrect, _one_line
+from ._util import call, need, shape
 
 _ex = Exercises("ex08")
 bind = _ex.bind
 
-# a table of 10 rows, 3 feature columns, string labels; its first label is not the first in sorted order
-_LABELS = ["small", "large", "medium", "small", "large", "large", "medium", "small", "small", "medium"]
+# a table of 10 rows, 3 feature columns, string labels: the sorted order, the order of first appearance, the rows
+# where each label first appears (labels.index) and the reverse sorted order all give different class indices
+_LABELS = ["small", "small", "large", "medium", "large", "large", "medium", "small", "small", "medium"]
 
 
 def _table(rows: int, columns: int) -> torch.Tensor:
     """A float table whose every value differs, so a row, a column and a slice are told apart."""
-    return torch.arange(rows * columns, dtype=torch.float32).reshape(rows, columns) / 10
+    return torch.arange(1, rows * columns + 1, dtype=torch.float32).reshape(rows, columns) / 10
 
 
-def _check_item(ds: Dataset, features: torch.Tensor, labels: list[str], i: int) -> None:
-    """dataset[i] must be (features[i], the index of labels[i] among the sorted classes)."""
-    classes = sorted(set(labels))
+def _class_index(target: object, i: int) -> int:
+    """The learner's class for dataset[i] as an int (an int, a NumPy integer or a one-element integer tensor)."""
+    if isinstance(target, torch.Tensor):
+        need(target.numel() == 1, f"dataset[{i}] gives the class as a tensor of shape {shape(target)}: it should be "
+                                  "one number, the class index of that row.")
+        need(target.dtype != torch.bool, f"dataset[{i}] gives the class as a bool tensor: give the class index, the "
+                                         "position of the label in self.classes.")
+        need(not target.is_floating_point(), f"dataset[{i}] gives the class as {target.dtype} ({target.item()}): "
+             "a class index is a whole number, int64 (make the tensor from ints, with no float()).")
+        return int(target)
+    need(not isinstance(target, (bool, _np_bool())), f"dataset[{i}] gives the class as {target!r}, a bool: give the "
+                                                    "class index, the position of the label in self.classes.")
+    need(not isinstance(target, float), f"dataset[{i}] gives the class as the float {target!r}: a class index is a "
+                                        "whole number (an int or an int64 tensor).")
+    try:
+        return operator.index(target)  # an int, or a NumPy integer (a DataLoader turns those into int64 too)
+    except TypeError:
+        raise Incorrect(f"dataset[{i}] gives the class as {type(target).__name__}: give a whole number, the "
+                        "position of the label in self.classes (an int or an int64 tensor).") from None
+
+
+def _np_bool() -> type:
+    """NumPy's bool type when NumPy is loaded (a comparison of NumPy values gives one), else bool."""
+    numpy = sys.modules.get("numpy")
+    return numpy.bool_ if numpy else bool
+
+
+def _check_item(ds: Dataset, features: torch.Tensor, i: int) -> int:
+    """dataset[i] must be (features[i], a class index); return that class index."""
+    rows, cols = features.shape
     item = call(ds.__getitem__, i, case=f"For dataset[{i}]")
     need(isinstance(item, (tuple, list)) and len(item) == 2, f"dataset[{i}] should return one sample as a pair "
                                                              "(features, class index).")
     x, target = item
+    if isinstance(target, torch.Tensor) and target.shape == features[i].shape and not isinstance(x, str) and (
+            not isinstance(x, torch.Tensor) or x.numel() == 1):
+        raise Incorrect(f"dataset[{i}] returns (class, features): a sample is (features, class index), the features "
+                        "first, as LineDataset returns (x, y).")
     need(isinstance(x, torch.Tensor), f"dataset[{i}] gives features of type {type(x).__name__}: give the row, a tensor.")
+    if x.shape == (rows,) and rows != cols:
+        raise Incorrect(f"dataset[{i}] gives features of shape {shape(x)}: that is column {i} of the table "
+                        f"(features[:, idx]), one value per row. A sample is one whole row, self.features[idx], of "
+                        f"shape {shape(features[i])}.")
+    if x.shape == (1, cols):
+        raise Incorrect(f"dataset[{i}] gives features of shape {shape(x)}: a slice holding one row "
+                        f"(features[idx:idx + 1]). Index the row itself, self.features[idx], of shape "
+                        f"{shape(features[i])}: the DataLoader adds the batch dimension.")
     need(x.shape == features[i].shape, f"dataset[{i}] gives features of shape {shape(x)}, expected "
-         f"{shape(features[i])}: one whole row, self.features[idx] (not a column, not a slice of rows).")
-    need(torch.equal(x, features[i]), f"dataset[{i}] should hold row {i} of the table.")
-    need(not isinstance(target, str), f"dataset[{i}] gives the label as the string {target!r}: a loss needs a class "
-                                      "index, the position of the label in self.classes.")
-    if isinstance(target, torch.Tensor):
-        need(target.numel() == 1 and not target.is_floating_point(), f"dataset[{i}] gives the class as a tensor "
-             f"{target!r}: it should be one whole number (int64), what nn.CrossEntropyLoss expects.")
-        target = int(target)
-    need(isinstance(target, int), f"dataset[{i}] gives the class as {type(target).__name__}: give a whole number.")
-    want = classes.index(labels[i])
-    first_seen = list(dict.fromkeys(labels)).index(labels[i])
-    if target == first_seen != want:
-        raise Incorrect(f"dataset[{i}] (label {labels[i]!r}) gives class {target}, its place in the order the labels "
-                        f"first appear; self.classes is sorted, {classes}, so {labels[i]!r} is class {want}.")
-    need(target == want, f"dataset[{i}] (label {labels[i]!r}) gives class {target}; in self.classes {classes} it is "
-                         f"class {want}.")
+         f"{shape(features[i])}: one whole row of the table, self.features[idx].")
+    need(x.dtype == features.dtype, f"dataset[{i}] gives features of dtype {x.dtype}, but the table holds "
+         f"{features.dtype}: keep the features as they are. A model's weights are float32, and a float64 batch "
+         "makes nn.Linear raise (mat1 and mat2 must have the same dtype).")
+    need(torch.equal(x, features[i]), f"dataset[{i}] should hold row {i} of the table, {features[i].tolist()}; it "
+                                      f"holds {x.tolist()}.")
+    need(not isinstance(target, str), f"dataset[{i}] gives the label as the string {target!r}: training needs a "
+                                      "class index, the position of the label in self.classes.")
+    return _class_index(target, i)
+
+
+def _check_classes(got: list[int], labels: list[str]) -> None:
+    """The class of every row must be the position of its label in the sorted classes; name what else it is."""
+    classes = sorted(set(labels))
+    want = {label: classes.index(label) for label in classes}
+    for label in classes:
+        seen = sorted({c for c, lab in zip(got, labels) if lab == label})
+        need(len(seen) == 1, f"the rows labelled {label!r} got different classes, {seen}: a label has one class "
+                             "index, the same for every row that carries it.")
+    mine = {label: c for c, label in zip(got, labels)}
+    if mine == want:
+        return
+    shown = ", ".join(f"{label!r} -> {mine[label]}" for label in classes)
+    wanted = ", ".join(f"{label!r} -> {want[label]}" for label in classes)
+    others = {"the order in which the labels first appear in the list": list(dict.fromkeys(labels)),
+              "the reverse of the sorted order": classes[::-1]}
+    for name, order in others.items():
+        if mine == {label: order.index(label) for label in classes}:
+            raise Incorrect(f"your classes are {shown}: {name}. self.classes is sorted, {classes}, so the classes "
+                            f"are {wanted}.")
+    if mine == {label: labels.index(label) for label in classes}:
+        raise Incorrect(f"your classes are {shown}: the row where each label first appears (labels.index). The class "
+                        f"is the position in self.classes, {classes}: {wanted}.")
+    outside = [label for label in classes if not 0 <= mine[label] < len(classes)]
+    if outside:
+        raise Incorrect(f"the class of {outside[0]!r} is {mine[outside[0]]}, but with {len(classes)} classes an index "
+                        f"runs from 0 to {len(classes) - 1}: it is the position of the label in self.classes "
+                        f"{classes} ({wanted}).")
+    raise Incorrect(f"your classes are {shown}; with self.classes = {classes} they should be {wanted}.")
 
 
 def _check_table_dataset(TableDataset: object) -> str:
@@ -62,8 +127,7 @@ def _check_table_dataset(TableDataset: object) -> str:
             raise Incorrect(f"len(dataset) is {n}, the number of values in the table ({rows} rows x {cols} columns): "
                             "the dataset has one sample per row, len(self.features).")
         need(n == rows, f"len(dataset) is {n} for a table of {rows} rows: one sample per row.")
-        for i in range(rows):
-            _check_item(ds, features, labels, i)
+        _check_classes([_check_item(ds, features, i) for i in range(rows)], labels)
     ds = TableDataset(_table(10, 3), _LABELS)
     batches = call(list, DataLoader(ds, batch_size=4), case="Iterating a DataLoader(dataset, batch_size=4)")
     sizes = [(shape(X), shape(y)) for X, y in batches]
@@ -80,8 +144,9 @@ q1 = _ex.problem(
     task="Write the class `TableDataset(features, labels)` for a table: `features` is a float tensor with one row "
          "per sample and several columns (the check uses three, then two), `labels` a list of strings such as "
          "`'small'`, `'large'`. `self.classes` holds the distinct labels in sorted order (given); item `i` is the "
-         "pair `(features[i], class index)`, the class index being the position of `labels[i]` in `self.classes`, "
-         "an int64 tensor or an int. The check indexes every row, and deals the samples with a `DataLoader`.",
+         "pair `(features[i], class index)`: the row as it is (float32), and the position of `labels[i]` in "
+         "`self.classes`, an int64 tensor or an int. The check indexes every row, and deals the samples with a "
+         "`DataLoader`.",
     starter='class TableDataset(Dataset):\n'
             '    """Rows of a table with string labels: item i is (features[i], index of labels[i] in classes)."""\n'
             '\n'
@@ -174,81 +239,128 @@ q2 = _ex.problem(
 )
 
 
-def _uneven_case(outputs: int) -> tuple[nn.Module, DataLoader, torch.Tensor, torch.Tensor]:
-    """A dropout model with `outputs` outputs, left in training mode, and a loader of batches of 5, 1 and 3 rows."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(1, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, outputs)).train()
-    X = torch.linspace(0, 1, 9).unsqueeze(1)
-    Y = torch.cat([0.7 * X + 0.3, 1 - X ** 2][:outputs], dim=1) + torch.linspace(-0.3, 0.5, 9).unsqueeze(1) ** 2
-    loader = DataLoader(TensorDataset(X, Y), batch_sampler=[[0, 1, 2, 3, 4], [5], [6, 7, 8]])
-    return model, loader, X, Y
+class _Readings(Dataset):
+    """Sensor readings of different lengths, each with a class: sample i is (a float32 sequence, an int)."""
+
+    LENGTHS, LABELS = [2, 4, 3, 6, 1, 5, 2], [1, 0, 2, 1, 0, 2, 1]
+
+    def __len__(self) -> int:
+        return len(self.LENGTHS)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return torch.arange(1, self.LENGTHS[i] + 1, dtype=torch.float32) / 4 + i, self.LABELS[i]
 
 
-def _check_mean_abs_error(mean_abs_error: object) -> str:
-    """The mean of |error| over every value, eval mode, parameters untouched, batches of 5, 1 and 3 rows."""
-    need(callable(mean_abs_error), "`mean_abs_error` should be a function mean_abs_error(model, loader).")
-    for outputs in (1, 2):
-        model, loader, X, Y = _uneven_case(outputs)
-        case = f"For a model with {outputs} output{'s' if outputs > 1 else ''} and batches of 5, 1 and 3 rows"
-        before = [p.detach().clone() for p in model.parameters()]
-        got = call(mean_abs_error, model, loader, case=case)
-        need(not isinstance(got, torch.Tensor), f"{case.lower()}, you returned a tensor: return a Python number "
-                                                "(.item()).")
-        need(isinstance(got, float), f"{case.lower()}, you returned {type(got).__name__}: return the mean as a Python "
-                                     "number.")
-        need(all(torch.equal(p, q) for p, q in zip(model.parameters(), before)),
-             "the parameters changed: measuring an error must not train the model.")
-        need(not model.training, "the model is still in training mode: evaluate in eval mode (model.eval()), "
-                                 "or dropout changes every prediction.")
-        with torch.inference_mode():
-            errors = [(model(a) - b).abs() for a, b in loader]
-            want = (model(X) - Y).abs().mean().item()
-        plain = sum(e.mean().item() for e in errors) / len(errors)
-        per_row = sum(e.sum().item() for e in errors) / len(X)
-        squared = (torch.cat(errors) ** 2).mean().item()
-        if close(got, plain) and not close(got, want):
-            raise Incorrect(f"{case.lower()}, you returned {got:.5f}, the plain average of the 3 batch means; over "
-                            f"every value it is {want:.5f}. The middle batch holds one row: weight each batch by how "
-                            "many values it holds.")
-        if close(got, per_row) and not close(got, want):
-            raise Incorrect(f"{case.lower()}, you returned {got:.5f}: the sum of the errors divided by the {len(X)} "
-                            f"rows; each row holds {outputs} values, and the mean is over all {Y.numel()} of them "
-                            "(count y.numel(), not len(y)).")
-        if close(got, squared) and not close(got, want):
-            raise Incorrect(f"{case.lower()}, you returned {got:.5f}, the mean *squared* error; the absolute error "
-                            "is |prediction - target|, .abs().")
-        need(close(got, want), f"{case.lower()}, you returned {got:.5f}; the mean absolute error over every value "
-                               f"is {want:.5f}.")
-    return ("the mean of |prediction - target| over every value, batches of 5, 1 and 3 rows weighted by what they "
-            "hold, one and two outputs, in eval mode, the model untouched.")
+def _reference_collate(samples: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The right answer: zeros after each sequence, as long as the batch's longest; lengths and labels as tensors."""
+    lengths = torch.tensor([len(seq) for seq, _ in samples])
+    padded = torch.zeros(len(samples), int(lengths.max()))
+    for i, (seq, _) in enumerate(samples):
+        padded[i, : len(seq)] = seq
+    return padded, lengths, torch.tensor([label for _, label in samples])
+
+
+def _check_batch(got: object, samples: list, case: str) -> None:
+    """One batch from the learner's collate function against the right one, naming what differs."""
+    want_padded, want_lengths, want_labels = _reference_collate(samples)
+    longest, lengths = want_padded.shape[1], want_lengths.tolist()
+    need(isinstance(got, (tuple, list)) and len(got) == 3, f"{case}, pad_collate returned {type(got).__name__}: "
+                                                           "return three things, (padded, lengths, labels).")
+    padded, got_lengths, labels = got
+    need(isinstance(padded, torch.Tensor), f"{case}, padded is {type(padded).__name__}: make it one tensor.")
+    if padded.shape == (longest, len(samples)) != want_padded.shape:
+        raise Incorrect(f"{case}, padded has shape {shape(padded)}: one column per sample. Make it one row per sample, "
+                        f"{shape(want_padded)} (pad_sequence puts the samples in rows with batch_first=True).")
+    if padded.dim() == 2 and padded.shape[0] == len(samples) and padded.shape[1] > longest:
+        raise Incorrect(f"{case}, padded has {padded.shape[1]} columns, more than the longest "
+                        f"sequence of this batch ({longest}): pad to the longest of the batch itself, or every batch "
+                        "carries the zeros of the longest sequence anywhere.")
+    need(padded.shape == want_padded.shape, f"{case}, padded has shape {shape(padded)}, "
+                                            f"expected {shape(want_padded)}: one row per sample, as long as the "
+                                            "longest sequence of the batch.")
+    need(padded.dtype == torch.float32, f"{case}, padded is {padded.dtype}: the readings are float32, and an integer "
+                                        "tensor cuts off their fractions. Keep float32.")
+    for i, (seq, _) in enumerate(samples):
+        row, n = padded[i], len(seq)
+        if torch.equal(row, want_padded[i]):
+            continue
+        if torch.equal(row[longest - n:], seq) and n < longest:
+            raise Incorrect(f"{case}, row {i} is {row.tolist()}: its sequence sits at the end, after the padding. "
+                            "Put it at the start of the row, the zeros after it.")
+        matches = [j for j in range(len(samples)) if torch.equal(row, want_padded[j])]
+        if matches:
+            raise Incorrect(f"{case}, row {i} holds the sequence of sample {matches[0]}: keep the samples in the order "
+                            "they come, so that row i, lengths[i] and labels[i] all belong to samples[i].")
+        if torch.equal(row[:n], seq):
+            raise Incorrect(f"{case}, row {i} is {row.tolist()}: after its {n} readings the row should hold zeros.")
+        raise Incorrect(f"{case}, row {i} is {row.tolist()}; it should start with the sequence {seq.tolist()}, then "
+                        "zeros.")
+    for name, value, want in [("lengths", got_lengths, want_lengths), ("labels", labels, want_labels)]:
+        need(isinstance(value, torch.Tensor), f"{case}, {name} is a {type(value).__name__}: make it a tensor "
+                                               "(torch.tensor(...)), as default_collate does with numbers.")
+        need(value.dtype == torch.int64, f"{case}, {name} is {value.dtype}: whole numbers, int64.")
+        if name == "lengths" and value.tolist() == [longest] * len(samples) != lengths:
+            raise Incorrect(f"{case}, every length is {longest}, the padded width: give each sequence's own length "
+                            f"before padding, {lengths}, so that a model can tell the readings from the zeros.")
+        need(torch.equal(value, want), f"{case}, {name} is {value.tolist()}, expected {want.tolist()}.")
+
+
+def _check_pad_collate(pad_collate: object) -> str:
+    """Batches of sequences of different lengths, called directly and through a DataLoader(collate_fn=...)."""
+    need(callable(pad_collate), "`pad_collate` should be a function pad_collate(samples).")
+    data = _Readings()
+    samples = [data[i] for i in (0, 1, 2)]  # lengths 2, 4, 3: the first is not the longest
+    case = "For a batch of 3 samples of lengths 2, 4 and 3"
+    try:
+        got = pad_collate(samples)
+    except Exception as err:  # noqa: BLE001 - the learner's error becomes a verdict
+        text = str(err)
+        if "stack expects each tensor to be equal size" in text:
+            raise Incorrect(f"{case}, your code raised `{_one_line(err)}`: torch.stack, as default_collate does, "
+                            "needs sequences of one length. Put each one into a row of zeros as long as the "
+                            "longest.") from None
+        if "must match the existing size" in text or "expanded size" in text:
+            raise Incorrect(f"{case}, your code raised `{_one_line(err)}`: a sequence did not fit in its row. Make "
+                            "the rows as long as the longest sequence of the batch (4 here), not the first.") from None
+        call(pad_collate, samples, case=case)  # any other error: its own verdict
+    _check_batch(got, samples, case)
+    loader = DataLoader(data, batch_size=3, collate_fn=pad_collate)
+    batches = call(list, loader, case="Iterating DataLoader(dataset, batch_size=3, collate_fn=pad_collate)")
+    need(len(batches) == 3, f"the DataLoader dealt {len(batches)} batches of 7 samples in batches of 3; expected 3.")
+    for k, batch in enumerate(batches):
+        chunk = [data[i] for i in range(3 * k, min(3 * k + 3, len(data)))]
+        _check_batch(batch, chunk, f"For the DataLoader's batch {k + 1} (lengths {[len(s) for s, _ in chunk]})")
+    return ("each batch padded with zeros to its own longest sequence, each sequence at the start of its row, with "
+            "its length and label beside it, through a DataLoader too (batches of 3, 3 and 1).")
 
 
 q3 = _ex.problem(
-    _check_mean_abs_error, names=("mean_abs_error",), title="The mean absolute error over a loader",
-    task="Write `mean_abs_error(model, loader)`: the mean of |prediction - target| over every value the loader deals "
-         "(every row, and every output when the model has several), in eval mode and without a graph. The check "
-         "uses a model with dropout, with one output and with two, and a loader whose batches hold 5, 1 and 3 rows.",
-    starter='def mean_abs_error(model, loader):\n'
-            '    """The mean of |prediction - target| over every value the loader deals: eval mode, no graph."""\n'
-            '    model.eval()\n'
-            '    total, count = 0.0, 0\n'
-            '    with torch.inference_mode():\n'
-            '        for X, y in loader:\n'
-            '            errors = ____         # |prediction - target| for every value of this batch\n'
-            '            total += ____\n'
-            '            count += ____\n'
-            '    return ____',
-    hint="A mean over every value is (sum of all the errors) / (number of errors). Which of len(y) and y.numel() "
-         "counts the values of a batch whose rows hold two outputs? And why must a batch of one row not count as "
-         "much as a batch of five?",
-    solution='def mean_abs_error(model, loader):\n'
-             '    """The mean of |prediction - target| over every value the loader deals: eval mode, no graph."""\n'
-             '    model.eval()\n'
-             '    total, count = 0.0, 0\n'
-             '    with torch.inference_mode():\n'
-             '        for X, y in loader:\n'
-             '            errors = (model(X) - y).abs()\n'
-             '            total += errors.sum().item()\n'
-             '            count += errors.numel()\n'
-             '    return total / count',
+    _check_pad_collate, names=("pad_collate",), title="A collate function for sequences of different lengths",
+    transfer=True,
+    task="A dataset of sensor readings: sample `i` is `(sequence, label)`, a float32 tensor whose length differs "
+         "from sample to sample, and an int. `default_collate` stacks the samples of a batch, so it fails on them "
+         "(`stack expects each tensor to be equal size`). Write `pad_collate(samples)` for "
+         "`DataLoader(dataset, batch_size=3, collate_fn=pad_collate)`: from the list of a batch's samples, return "
+         "`(padded, lengths, labels)`: `padded` a float32 tensor with one row per sample, as long as the longest "
+         "sequence of this batch, each sequence at the start of its row and zeros after it; `lengths` each "
+         "sequence's own length and `labels` the labels, both int64 tensors. Row `i` is `samples[i]`.",
+    starter='def pad_collate(samples):\n'
+            '    """(sequence, label) pairs of different lengths -> (padded [B, longest], lengths [B], labels [B])."""\n'
+            '    lengths = torch.tensor(____)                  # the length of each sequence\n'
+            '    padded = torch.zeros(len(samples), ____)      # one row per sample, as long as the longest\n'
+            '    for i, (sequence, label) in enumerate(samples):\n'
+            '        ____                                      # the sequence at the start of row i; zeros after\n'
+            '    labels = torch.tensor(____)\n'
+            '    return padded, lengths, labels',
+    hint="The width of padded is the longest length in this batch (not in the whole dataset, not the first "
+         "sample's). Each sequence fills the first places of its own row, a slice as long as the sequence; the "
+         "zeros that torch.zeros put there fill the rest.",
+    solution='def pad_collate(samples):\n'
+             '    """(sequence, label) pairs of different lengths -> (padded [B, longest], lengths [B], labels [B])."""\n'
+             '    lengths = torch.tensor([len(sequence) for sequence, label in samples])\n'
+             '    padded = torch.zeros(len(samples), int(lengths.max()))\n'
+             '    for i, (sequence, label) in enumerate(samples):\n'
+             '        padded[i, :len(sequence)] = sequence\n'
+             '    labels = torch.tensor([label for sequence, label in samples])\n'
+             '    return padded, lengths, labels',
 )
