@@ -7,12 +7,13 @@ ignite is imported inside the checks, so importing this module stays light.
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
 from torch import nn
 
 from ._core import Exercises, Incorrect
-from ._util import call, close, need
+from ._util import call, close, need, number
 
 _ex = Exercises("ex12")
 bind = _ex.bind
@@ -36,8 +37,10 @@ def _dropout_net() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
 
 
-def _check_output(out: object, y: torch.Tensor, logits: torch.Tensor, case: str) -> torch.Tensor:
-    """Check one (y_pred, y) the step returned against the eval-mode logits; return y_pred."""
+def _check_output(out: object, y: torch.Tensor, logits: torch.Tensor, grad_modes: list[bool],
+                  case: str) -> torch.Tensor:
+    """Check one (y_pred, y) the step returned against the eval-mode logits (and whether each forward pass of the
+    call ran with gradient tracking on, `grad_modes`); return y_pred."""
     need(isinstance(out, (tuple, list)), f"{case}, your step returned {type(out).__name__}: return the pair "
                                          "(y_pred, y), which ignite's metrics read.")
     need(len(out) == 2, f"{case}, your step returned {len(out)} things: return the pair (y_pred, y).")
@@ -54,6 +57,10 @@ def _check_output(out: object, y: torch.Tensor, logits: torch.Tensor, case: str)
     need(not y_pred.requires_grad, f"{case}, your predictions track gradients (requires_grad=True): evaluation "
                                    "needs no backward pass; run the model under torch.no_grad() or "
                                    "torch.inference_mode().")
+    need(not any(grad_modes), f"{case}, your step ran the model with gradient tracking on, and only then cut the "
+                              "predictions loose (.detach()): autograd had already recorded the whole forward pass "
+                              "for a backward pass that never comes, at a cost in time and memory. Run the forward "
+                              "pass inside `with torch.no_grad():` or `with torch.inference_mode():` instead.")
     if not close(y_pred, logits) and close(y_pred, logits.softmax(dim=1)):
         raise Incorrect(f"{case}, your step returned probabilities (softmax): return the logits; CrossEntropyLoss "
                         "applies the softmax itself.")
@@ -73,12 +80,16 @@ def _check_eval_step(build_eval_step: object) -> str:
     with torch.no_grad():
         logits = model.eval()(X)
     before = [p.detach().clone() for p in model.parameters()]
+    grad_modes: list[bool] = []  # gradient tracking on or off at each forward pass (model.forward(X) too)
+    model[0].register_forward_pre_hook(lambda module, inputs: grad_modes.append(torch.is_grad_enabled()))
     step = call(build_eval_step, model, case="Calling build_eval_step(model)")
     need(callable(step), f"build_eval_step returned {type(step).__name__}: return the function step(engine, batch).")
     for i in range(2):
         model.train()  # as the trainer's step leaves it between two evaluations
+        grad_modes.clear()
         out = call(step, None, (X[:6], y[:6]), case=f"Call {i + 1} on a batch of 6, the model in training mode")
-        _check_output(out, y[:6], logits[:6], case=f"Call {i + 1} on a batch of 6")
+        need(grad_modes, f"Call {i + 1} on a batch of 6, your step never called the model: y_pred = model(X).")
+        _check_output(out, y[:6], logits[:6], grad_modes, case=f"Call {i + 1} on a batch of 6")
     need(all(p.grad is None for p in model.parameters()), "your step computed gradients (backward()): evaluation "
                                                            "only measures, it never trains.")
     need(all(torch.equal(p, q) for p, q in zip(model.parameters(), before)),
@@ -148,29 +159,38 @@ def _stop_run(attach_stop_on_bad_loss: object, losses: list[float], epochs: int 
     return state.iteration, state.epoch
 
 
+# finite losses of every size: a loss that is large, or 0, is not a broken one (the largest float is finite too)
+_FINE = [2.3, 1.9, 150.0, 0.8, 1e6, 0.4, 3e38, 0.3, 1e300, 0.0, sys.float_info.max, 0.2] + [1 / k for k in range(4, 12)]
+
+
 def _check_stop_on_bad_loss(attach_stop_on_bad_loss: object) -> str:
-    """Stopped right after the first step whose loss is nan or inf, and never while the losses are finite."""
+    """Stopped right after the first step whose loss is nan, inf or -inf, and never while the losses are finite."""
     need(callable(attach_stop_on_bad_loss), "`attach_stop_on_bad_loss` should be a function "
                                              "attach_stop_on_bad_loss(trainer).")
-    fine = [1 / k for k in range(1, 21)]
+    fine = _FINE
     ended, _ = _stop_run(attach_stop_on_bad_loss, fine)
-    need(ended == 20, f"the run stopped at iteration {ended} of 20, but every loss was a finite number: stop only "
-                      "when the loss is nan or infinite.")
+    need(ended == 20, f"the run stopped at iteration {ended} of 20, where the loss was {fine[ended - 1]!r}: a finite "
+                      "number (the check's losses range from 0 to the largest float). A large loss is not a broken "
+                      "one, and no threshold tells them apart: stop only when the loss is nan or infinite.")
     nan = float("nan")
     ended, epoch = _stop_run(attach_stop_on_bad_loss, fine[:5] + [nan] * 15)  # nan from iteration 6, in epoch 2
     need(ended != 8, "the loss was nan from iteration 6, but the run went on to iteration 8, the end of its epoch: "
                      "check after every iteration (Events.ITERATION_COMPLETED), not once per epoch.")
-    need(not (epoch == 5 and 6 < ended < 20), "the run went on after the nan at iteration 6: engine.terminate_epoch() ends only the current "
-                      "epoch, and the next one starts; engine.terminate() ends the run.")
+    need(not (epoch == 5 and 6 < ended < 20), "the run went on after the nan at iteration 6: "
+                                              "engine.terminate_epoch() ends only the current epoch, and the next "
+                                              "one starts; engine.terminate() ends the run.")
     need(ended != 20, "the loss was nan from iteration 6, yet the run went on to the end: was your handler attached to "
                       "an event that fires after each step (Events.ITERATION_COMPLETED)? And does your test find a "
                       "nan? nan equals nothing, not even itself, so loss == float('nan') is always False: use "
                       "math.isnan or math.isfinite.")
     need(ended == 6, f"the loss was nan from iteration 6; the run ended at iteration {ended}, expected 6.")
-    ended, _ = _stop_run(attach_stop_on_bad_loss, fine[:2] + [math.inf] * 18)  # inf from iteration 3
-    need(ended == 3, "the loss was inf from iteration 3 and the run did not stop there: an infinite loss is just as "
-                     "broken (the next step turns it into nan); math.isfinite is False for both.")
-    return "stopped right after the first step whose loss was nan (iteration 6) or inf (iteration 3), never before."
+    for bad, at in ((math.inf, 3), (-math.inf, 7)):
+        ended, _ = _stop_run(attach_stop_on_bad_loss, fine[:at - 1] + [bad] * (21 - at))
+        need(ended == at, f"the loss was {bad} from iteration {at}, and the run did not stop there: an infinite loss "
+                          "is just as broken (the next step turns it into nan), whatever its sign; math.isfinite is "
+                          "False for nan, inf and -inf alike.")
+    return ("never stopped on finite losses (up to the largest float), and stopped right after the first nan "
+            "(iteration 6), inf (iteration 3) or -inf (iteration 7).")
 
 
 q2 = _ex.problem(
@@ -203,14 +223,45 @@ q2 = _ex.problem(
 # q3: keep the best weights in memory -------------------------------------------------------------------------
 
 
-_SCORES = [0.80, 0.90, 0.95, 0.85, 0.95, 0.93]  # best at epoch 3, tied at epoch 5, last epoch 6
+_SCORES = [0.80, 0.90, 0.95, 0.85, 0.95, 0.90]  # accuracy after each epoch: best at 3, tied at 5; 20 images each
+_TRAIN_BATCHES, _VAL_BATCH = 3, 3  # 3 training steps an epoch; the evaluator reads 20 images in 7 batches
 
 
-def _check_keep_best(attach_keep_best: object) -> str:
-    """The first epoch with the highest score, its accuracy, and a copy of the weights as they were then."""
-    need(callable(attach_keep_best), "`attach_keep_best` should be a function "
-                                     "attach_keep_best(trainer, evaluator, model, best).")
-    model = nn.Linear(2, 1)
+class _Scripted(nn.Linear):
+    """A stand-in model with two parameters (the check's training step changes them) whose answers are right for
+    as many of 20 validation images as the current epoch's score says (the images are numbered 0-19: X holds
+    the numbers)."""
+
+    def __init__(self, trainer: object) -> None:
+        super().__init__(2, 1)
+        self.trainer, self.labels = trainer, torch.arange(20) % 3
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Logits for 3 classes: the right class for the first round(score * 20) images, a wrong one for the rest."""
+        right = round(_SCORES[self.trainer.state.epoch - 1] * 20)
+        truth = self.labels[X]
+        answer = torch.where(X < right, truth, (truth + 1) % 3)
+        return nn.functional.one_hot(answer, 3).float()
+
+
+def _train(trainer: object, evaluator: object) -> None:
+    """Run the trainer; a handler that read the evaluator's metrics before they existed is told so."""
+    try:
+        trainer.run(list(range(_TRAIN_BATCHES)), max_epochs=len(_SCORES))
+    except KeyError as err:
+        if "accuracy" in str(err) and "accuracy" not in evaluator.state.metrics:
+            raise Incorrect("your handler read engine.state.metrics[\"accuracy\"] before the evaluator had computed "
+                            "it: at the first validation there was none yet (and at the next ones it would still "
+                            "hold the previous validation's). The metrics are computed when the evaluator's run "
+                            "ends: attach the handler to Events.COMPLETED.") from None
+        raise
+
+
+def _keep_best_run(attach_keep_best: object) -> tuple[dict, list[list[torch.Tensor]]]:
+    """Train the scripted model with a real ignite evaluator (Accuracy) after each epoch, the learner's handler
+    attached; return `best` and the weights after each epoch."""
+    from ignite.engine import Events, create_supervised_evaluator
+    from ignite.metrics import Accuracy
 
     def train(engine: object, batch: object) -> None:
         """A dummy training step: every parameter grows by 1, so each epoch's weights differ."""
@@ -219,45 +270,61 @@ def _check_keep_best(attach_keep_best: object) -> str:
                 p.add_(1.0)
 
     trainer = _engine(train)
-    evaluator = _engine(lambda engine, batch: engine.state.metrics.update(accuracy=_SCORES[trainer.state.epoch - 1]))
-    snapshots = []
-    trainer.add_event_handler(_events().EPOCH_COMPLETED,
+    model = _Scripted(trainer)
+    evaluator = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()})
+    evaluator.logger.disabled = True
+    ids = torch.arange(20)
+    val_batches = [(ids[i:i + _VAL_BATCH], model.labels[i:i + _VAL_BATCH]) for i in range(0, 20, _VAL_BATCH)]
+    snapshots: list[list[torch.Tensor]] = []
+    trainer.add_event_handler(Events.EPOCH_COMPLETED,
                               lambda engine: snapshots.append([p.detach().clone() for p in model.parameters()]))
-    trainer.add_event_handler(_events().EPOCH_COMPLETED, lambda engine: evaluator.run([0]))
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda engine: evaluator.run(val_batches))
     best: dict = {}
     call(attach_keep_best, trainer, evaluator, model, best, case="Attaching your handler")
-    call(trainer.run, [0, 1], max_epochs=len(_SCORES), case=f"Training for {len(_SCORES)} epochs")
+    call(_train, trainer, evaluator, case=f"Training for {len(_SCORES)} epochs")
+    return best, snapshots
+
+
+def _check_keep_best(attach_keep_best: object) -> str:
+    """The first epoch with the highest score, its accuracy, and a copy of the weights as they were then."""
+    need(callable(attach_keep_best), "`attach_keep_best` should be a function "
+                                     "attach_keep_best(trainer, evaluator, model, best).")
+    best, snapshots = _keep_best_run(attach_keep_best)
     need("epoch" in best and "state_dict" in best, "after the run, `best` has no \"epoch\" or \"state_dict\": your "
                                                    "handler never kept anything. Is the comparison the right way "
                                                    "round (a higher accuracy is better)?")
-    epoch = best["epoch"]
-    need(epoch != 1 or _SCORES[0] == max(_SCORES), "best[\"epoch\"] is 1 whatever the scores: that is the "
-                                                   "evaluator's own epoch count (each validation run is one epoch "
-                                                   "for it). Take the training epoch, trainer.state.epoch.")
+    need(best.get("accuracy") != float("-inf"), "best[\"accuracy\"] is still -inf after the run: your handler "
+                                                "stored weights without raising the best accuracy so far, so every "
+                                                "validation beat it. Store the new best accuracy too.")
+    epoch, val_iterations = best["epoch"], -(-20 // _VAL_BATCH)
+    need(epoch != 3 * _TRAIN_BATCHES, f"best[\"epoch\"] is {epoch}: that is trainer.state.iteration, the number of "
+                                      f"training steps so far ({_TRAIN_BATCHES} an epoch), not the epoch. Take "
+                                      "trainer.state.epoch.")
+    need(epoch != 1, "best[\"epoch\"] is 1 whatever the scores: that is the evaluator's own epoch count (each "
+                     "validation run is one epoch for it). Take the training epoch, trainer.state.epoch.")
+    need(epoch != val_iterations, f"best[\"epoch\"] is {epoch}, the evaluator's iteration count (its batches in one "
+                                  "validation run). Take the training epoch, trainer.state.epoch.")
+    need(epoch != 4, "best[\"epoch\"] is 4, one epoch after the best (epoch 3): your handler read the accuracy "
+                     "before the evaluator had computed the new one, and so kept each score one validation late. "
+                     "Attach it to Events.COMPLETED, which fires after the metrics are computed.")
     need(epoch != 5, "best[\"epoch\"] is 5, whose accuracy 0.95 only ties epoch 3's: a tie is not a new best (as for "
                      "ModelCheckpoint and EarlyStopping), so keep the first, with a strict >.")
-    need(epoch != 6, "best[\"epoch\"] is 6, the last epoch (accuracy 0.93): keep the weights only when the accuracy "
-                     "beats the best so far.")
-    need(epoch == 3, f"the accuracies were {_SCORES}; best[\"epoch\"] is {epoch}, expected 3, the first with 0.95.")
-    need(close(best.get("accuracy", math.nan), 0.95), f"best[\"accuracy\"] is {best.get('accuracy')!r}, expected "
-                                                      "0.95, epoch 3's.")
+    need(epoch != 6, "best[\"epoch\"] is 6, the last epoch (accuracy 0.90, below epoch 3's 0.95): keep the weights "
+                     "only when the accuracy beats the best so far.")
+    need(epoch == 3, f"the accuracies were {_SCORES}; best[\"epoch\"] is {epoch!r}, expected 3, the first with 0.95.")
+    need(close(number("best[\"accuracy\"]", best.get("accuracy")), 0.95),
+         f"best[\"accuracy\"] is {best.get('accuracy')!r}, expected 0.95, epoch 3's.")
     kept = best["state_dict"]
     need(isinstance(kept, dict) and set(kept) == {"weight", "bias"},
          f"best[\"state_dict\"] is {type(kept).__name__}: keep the model's state_dict(), a dict of its tensors.")
     values = [kept["weight"], kept["bias"]]
     need(not all(torch.equal(v, s) for v, s in zip(values, snapshots[-1])),
          "best[\"state_dict\"] holds the last epoch's weights, not epoch 3's: state_dict() returns the model's own "
-         "tensors, which the next training steps keep changing. Keep a copy (clone each tensor).")
+         "tensors, which the next training steps keep changing in place. Keep a copy (clone each tensor).")
     need(all(torch.equal(v, s) for v, s in zip(values, snapshots[2])),
          "best[\"state_dict\"] does not hold the weights the model had after epoch 3.")
-    return "epoch 3 kept (the tie at epoch 5 is not a new best), with a copy of the weights as they were after it."
-
-
-def _events() -> object:
-    """ignite's Events, imported when a check runs."""
-    from ignite.engine import Events
-
-    return Events
+    return ("epoch 3 kept (the tie at epoch 5 is not a new best), read when the evaluator's run had computed its "
+            "accuracy, with a copy of the weights as they were after it.")
 
 
 q3 = _ex.problem(
