@@ -48,6 +48,7 @@ html_last_updated_fmt = None
 html_theme_options = {
     "icon_links": [{"name": "Source on GitHub", "url": REPO, "icon": "fa-brands fa-github", "type": "fontawesome"}],
     "navbar_align": "left",
+    "navbar_center": [],
     "logo": {"text": "The PyTorch workflow"},  # short enough for a phone's navbar
     "show_prev_next": True,
     "show_toc_level": 2,
@@ -59,7 +60,9 @@ html_theme_options = {
     "pygments_dark_style": "a11y-high-contrast-dark",
 }
 html_context = {"default_mode": "auto"}  # follow the reader's system setting until they choose
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+templates_path = ["_templates"]
+# every page of the course in the left sidebar (a drawer on a phone), none in the header
+html_sidebars = {"**": ["course-nav"]}
 copybutton_exclude = ".linenos, .gp, .go"
 html_use_index = False  # the course has no index entries: no empty "Index" page
 html_favicon = "_static/favicon.svg"

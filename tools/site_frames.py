@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib.metadata
 import json
 import math
 import re
@@ -75,13 +76,14 @@ SPECS = (
 def _cache_key(spec: FrameSpec) -> str:
     """A hash of everything a spec's frames depend on: helpers' code, the data, this file, the spec."""
     digest = hashlib.sha256(repr((spec.notebook, spec.name, spec.control, spec.values)).encode())
-    for path in sorted([*ROOT.glob("helpers/*.py"), *ROOT.glob("helpers/widgets/*.py"), Path(__file__).resolve(), *ROOT.glob("data/*.pt"),
-                        *ROOT.glob("data/*.csv"), *ROOT.glob("data/digits/**/*.png")]):
+    # the explorers' code and what it imports (helpers' top-level modules), never the exercises or the doctor
+    sources = [*ROOT.glob("helpers/*.py"), *ROOT.glob("helpers/widgets/*.py"), Path(__file__).resolve()]
+    data = [*ROOT.glob("data/*.pt"), *ROOT.glob("data/*.csv"), *ROOT.glob("data/digits/**/*.png")]
+    for path in sorted(sources + data):
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
-    import torch
-
-    digest.update(torch.__version__.encode())
+    for package in ("torch", "matplotlib", "ipywidgets"):  # their versions, without importing them
+        digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -147,8 +149,8 @@ def write_frames(out: Path, cache: Path, specs: tuple[FrameSpec, ...] = SPECS) -
             manifest = render(spec, tmp)
             (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
             # what the page loads: a script tag works from file:// too, where fetch() of a JSON file does not
-            (tmp / "manifest.js").write_text("window.courseFrames = window.courseFrames || {};\n"
-                                             f"window.courseFrames[{json.dumps(spec.name)}] = {json.dumps(manifest)};\n",
+            script = f"window.courseFrames[{json.dumps(spec.name)}] = {json.dumps(manifest)};\n"
+            (tmp / "manifest.js").write_text("window.courseFrames = window.courseFrames || {};\n" + script,
                                              encoding="utf-8")
             tmp.rename(hit)  # whole or not at all
         shutil.rmtree(out / spec.name, ignore_errors=True)
