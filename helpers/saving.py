@@ -204,6 +204,8 @@ def save_checkpoint(
 ) -> Path:
     """Save model, optimizer (and its class name), epoch, torch's RNG states and any extras atomically.
 
+    `epoch` is the number of epochs done so far (after 50 epochs, 50; inside `for epoch in range(n)`, epoch + 1),
+    so that a resumed run continues with `range(checkpoint["epoch"], n)`.
     The random state saved is torch's CPU generator and, when CUDA is initialised, each GPU's generator;
     Python's `random` and NumPy's generators are not saved. Returns the path.
     """
