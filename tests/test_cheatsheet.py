@@ -87,10 +87,27 @@ def _notebook_text(number: str) -> str:
     return " ".join(" ".join(parts).split())
 
 
+LINK = re.compile(r"\[[^\]]*\]\((\d\d)_\w+\.ipynb\)")
+
+
+def test_every_notebook_the_sheet_names_is_a_link_that_opens():
+    """The learner's read: "(notebook 06)" was plain text. Every mention links to a notebook that exists."""
+    plain = re.findall(r"notebooks? \d\d(?!\]| to \[)", re.sub(r"\[notebooks? \d\d\]", "", SHEET))
+    assert not plain, f"not links: {plain}"
+    for target in re.findall(r"\]\(([^)#]+\.ipynb)\)", SHEET):
+        assert (ROOT / "notebooks" / target).is_file(), f"the link to {target} leads nowhere"
+
+
+def _span_is_real(span: str, texts: list[str], produced: str) -> bool:
+    """True if a notebook's text or the tool's output holds `span` (a '...' ending: the part before it)."""
+    piece = " ".join(span.split()).removesuffix("...").rstrip(" ,.")
+    return any(piece in text for text in texts) or piece in produced
+
+
 def test_every_row_points_to_a_notebook_that_shows_its_error():
     for row in _rows():
-        numbers = re.findall(r"\b(\d\d)\b", re.sub(r".*\(notebooks? ", "", row[2]))
-        assert numbers, f"row {row[0]!r} names no notebook"
+        numbers = LINK.findall(row[2])
+        assert numbers, f"row {row[0]!r} links no notebook"
         errors = [s for s in _spans(row[1]) if ERROR.match(s)]
         if not errors:
             continue  # the silent mistakes: the notebook teaches them in prose
@@ -101,13 +118,40 @@ def test_every_row_points_to_a_notebook_that_shows_its_error():
             f"row {row[0]!r}: notebook(s) {numbers} never show {phrase!r}"
 
 
+def test_every_piece_a_row_quotes_is_real(first_lines):
+    """Each backticked piece of "what you see" is in a notebook the row links, or is what this torch produces
+    (notebook 13's rows: its stored outputs show the root cause's rank, exit code and `[rank1]:` lines; the
+    ChildFailedError heading is the tool's, made by torch's own class)."""
+    produced = " ".join(" ".join(_normalise(line).split()) for line in first_lines.values())
+    for row in _rows():
+        texts = [_notebook_text(n) for n in LINK.findall(row[2])]
+        for span in _spans(row[1]):
+            assert _span_is_real(span, texts, produced), f"row {row[0]!r}: {span!r} is neither shown nor produced"
+
+
+def test_the_set_epoch_row_quotes_the_order_that_repeats(first_lines):
+    (order,) = set(re.findall(r"\[[\d, ]+\]", first_lines["forgotten set_epoch"]))  # the same in both epochs
+    (row,) = [r for r in _rows() if "set_epoch" in r[0]]
+    assert f"epoch 1, no set_epoch: rank 0 reads {order}" in row[1]
+
+
+def test_notebooks_06_and_07_link_the_sheet_by_its_address_so_that_it_opens_in_colab():
+    from course import repository_url
+
+    address = f"{repository_url()}/blob/main/notebooks/cheatsheet.md"
+    for number in ("06", "07"):
+        text = _notebook_text(number)
+        assert "](cheatsheet.md)" not in text, f"notebook {number} links the sheet relatively: broken in Colab"
+    assert address in _notebook_text("07")
+
+
 def _code_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", SHEET, re.S)
 
 
 def test_the_workflow_and_the_checkpoint_snippets_run_and_resume(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    workflow, save, resume = _code_blocks()
+    workflow, save, resume, _ = _code_blocks()
     ns: dict = {}
     exec(workflow, ns)  # noqa: S102 - the cheat sheet's own code
     weight, bias = ns["model"].weight.item(), ns["model"].bias.item()
@@ -120,3 +164,52 @@ def test_the_workflow_and_the_checkpoint_snippets_run_and_resume(tmp_path, monke
     exec(resume, ns)  # noqa: S102
     assert all(torch.equal(p, q) for p, q in zip(ns["model"].parameters(), trained))
     assert ns["checkpoint"]["epoch"] == 200 and ns["optimizer"].state_dict()["param_groups"][0]["lr"] == 0.5
+
+
+def _scheduled_run(scheduler_first: bool, state: dict | None = None) -> tuple:
+    """A model, SGD(lr=0.1) and a LambdaLR halving the rate each epoch; `state` loaded, the scheduler built before
+    or after the optimizer's state is loaded."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    build = lambda: torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5 ** epoch)  # noqa: E731
+    scheduler = build() if scheduler_first or state is None else None
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler = scheduler or build()
+        scheduler.load_state_dict(state["scheduler"])
+    return model, optimizer, scheduler
+
+
+def test_a_scheduler_built_after_the_optimizer_state_is_loaded_resets_the_rate_as_the_sheet_says():
+    """The sheet (and notebook 06's Try it 4) say: build the scheduler first. LambdaLR shows why."""
+    _, optimizer, scheduler = _scheduled_run(True)
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0125)
+    assert _scheduled_run(True, state)[1].param_groups[0]["lr"] == pytest.approx(0.0125)
+    _, late, late_scheduler = _scheduled_run(False, state)
+    assert late.param_groups[0]["lr"] == pytest.approx(0.1)  # back to the start
+    assert late_scheduler.get_last_lr() == pytest.approx([0.0125])  # while the scheduler reports the saved rate
+    assert "`LambdaLR`" in SHEET and "Try it 4" in SHEET
+
+
+def test_the_helpers_checkpoint_snippet_saves_epochs_done_and_carries_the_scheduler(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    import helpers
+
+    snippet = _code_blocks()[3]
+    save, load = snippet.split("# ... in a new session")
+    model, optimizer, scheduler = _scheduled_run(True)
+    for epoch in range(3):  # the loop the snippet sits in: epoch is the 0-based index
+        optimizer.step()
+        scheduler.step()
+    ns = {"helpers": helpers, "model": model, "optimizer": optimizer, "scheduler": scheduler, "epoch": epoch}
+    exec(save, ns)  # noqa: S102 - the cheat sheet's own code
+    model, optimizer, scheduler = _scheduled_run(True)
+    ns.update(model=model, optimizer=optimizer, scheduler=scheduler, device="cpu")
+    exec("#" + load, ns)  # noqa: S102
+    assert ns["checkpoint"]["epoch"] == 3  # epochs done: a resumed range(checkpoint["epoch"], ...) repeats none
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0125) and scheduler.last_epoch == 3

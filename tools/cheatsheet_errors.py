@@ -3,7 +3,9 @@
 Usage: python tools/cheatsheet_errors.py
 Each case runs the mistake for real (on the CPU; the device cases use the `meta` device, which
 every machine has, where a GPU would say `cuda:0`) and prints the exception's type and the first
-line of its message, or, for the mistakes that raise nothing, what goes wrong instead. Re-run after
+line of its message, or, for the mistakes that raise nothing, what goes wrong instead. A failing
+rank under torchrun is not launched: torch's own ChildFailedError is built as torchrun builds it,
+and its root cause's lines are printed. Re-run after
 a torch upgrade and update the cheat sheet's table from the output; tests/test_cheatsheet.py checks
 that every line printed here is in the cheat sheet.
 """
@@ -11,6 +13,7 @@ that every line printed here is in the cheat sheet.
 from __future__ import annotations
 
 import pickle
+import re
 import socket
 import tempfile
 from collections.abc import Callable
@@ -113,10 +116,37 @@ def _state_dict_keys() -> None:
     helpers.LinearRegressionModelV2().load_state_dict(helpers.LinearRegressionModel().state_dict())
 
 
-def _gpu_file_on_cpu() -> None:
+def _gpu_file_on_cpu(folder: Path) -> None:
+    """A GPU file asks torch.load to put its storages on cuda:0; map_location="cuda:0" asks the same of any file."""
     if torch.cuda.is_available():
         raise RuntimeError("(this machine has a GPU: the file would load; nothing to show)")
-    torch.serialization.default_restore_location(torch.UntypedStorage(4), "cuda:0")  # what torch.load does per tensor
+    torch.save({"weight": torch.ones(1)}, folder / "weights.pt")
+    torch.load(folder / "weights.pt", map_location="cuda:0", weights_only=True)
+
+
+def _rank_fails() -> str:
+    """torchrun's summary when rank 1 raises and rank 0 is stopped: torch's own ChildFailedError, as torchrun
+    builds it (no launch: the report's format is what changes between versions, not the launch)."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
+    failed = ProcessFailure(local_rank=1, pid=101, exitcode=1, error_file="<N/A>")
+    stopped = ProcessFailure(local_rank=0, pid=100, exitcode=-15, error_file="<N/A>")
+    stopped.timestamp = failed.timestamp + 1  # rank 1 failed first, then torchrun stopped rank 0
+    error = ChildFailedError("train.py", {0: stopped, 1: failed})
+    text = " ".join(str(error).split())  # one line, single spaces
+    heading = re.search(r"Root Cause \([^)]*\):", text)
+    root = text[heading.end():]  # the first failure's entry: its rank and exit code
+    rank = re.search(r"rank : \d+ \(local_rank: \d+\)", root).group()
+    exitcode = re.search(r"exitcode : -?\d+", root).group()
+    return f"{type(error).__module__}.{type(error).__name__}: ... {heading.group()} ... {rank} ... {exitcode}"
+
+
+def _silent_set_epoch() -> str:
+    from torch.utils.data.distributed import DistributedSampler
+
+    sampler = DistributedSampler(range(8), num_replicas=2, rank=0, shuffle=True, seed=0)
+    orders = [list(sampler) for _ in range(2)]  # two epochs, no sampler.set_epoch(epoch) between them
+    return f"no error: without set_epoch, rank 0 reads {orders[0]} in epoch 0 and {orders[1]} in epoch 1"
 
 
 def _silent_zero_grad() -> str:
@@ -147,7 +177,8 @@ def first_lines() -> dict[str, str]:
             "inference tensor in place": _inference_in_place, "inference tensor in autograd": _inference_in_autograd,
             "backward twice": _backward_twice, "weights_only": lambda: _weights_only(Path(tmp)),
             "weights_only, class allowed": lambda: _weights_only_allowed_class(Path(tmp)),
-            "state_dict keys": _state_dict_keys, "GPU file on CPU": _gpu_file_on_cpu, "port in use": _port_in_use,
+            "state_dict keys": _state_dict_keys, "GPU file on CPU": lambda: _gpu_file_on_cpu(Path(tmp)),
+            "port in use": _port_in_use,
         }
         for name, case in cases.items():
             try:
@@ -162,6 +193,8 @@ def first_lines() -> dict[str, str]:
                 out[name] = f"{type(err).__name__}: {first}" + (f" ... {weights[0]}" if weights else "")
     out["forgotten zero_grad"] = _silent_zero_grad()
     out["forgotten eval"] = _silent_eval()
+    out["forgotten set_epoch"] = _silent_set_epoch()
+    out["a rank that raises"] = _rank_fails()
     return out
 
 
