@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from _exercises import ExerciseModule
+import pytest
+
+from _exercises import ExerciseModule, exercise_module, verdict
 
 SPLIT = "train_idx, val_idx, test_idx = idx[:n_train], idx[n_train:n_train + n_val], idx[n_train + n_val:]"
 OUTSIDE = "outside = ((X_test < low) | (X_test > high)).any(dim=1)"
+SOLUTION = exercise_module("ex02").q1.solution_code
 FORECAST = 'def forecast_split(X, y, train_fraction):\n    """Sort, then cut."""\n'
 
 
@@ -46,6 +49,17 @@ class TestEx02(ExerciseModule):
         ("q1", ("return X[train_idx], y[train_idx], X[val_idx], y[val_idx], X[test_idx], y[test_idx]",
                 "return X[train_idx], X[val_idx], X[test_idx], y[train_idx], y[val_idx], y[test_idx]"),
          "the right tensors in another order"),
+        # found by a red-team read: the same rows, one part's labels flattened (not broken pairs)
+        ("q1", ("y[test_idx]", "y[test_idx].flatten()"), "y_test has shape [10]: its rows should look like the rows "
+                                                         "of y, shape [50, 1]"),
+        # found by a red-team read: the notebook's X and y used instead of the arguments
+        ("q1", "X_line = torch.arange(0, 1, 0.02).unsqueeze(1)\n" + SOLUTION.replace(
+            "    return X[train_idx]", "    X, y = X_line, 0.7 * X_line + 0.3\n    return X[train_idx]"),
+         "not in the X and y your function was given: use its arguments"),
+        # rows repeated: the message counts what is lost and what is doubled
+        ("q1", ("test_idx = idx[:n_train], idx[n_train:n_train + n_val], idx[n_train + n_val:]",
+                "test_idx = idx[:n_train], idx[n_train:n_train + n_val], idx[n_train - 10:n_train]"),
+         "10 of the 50 rows of X are in no part and 10 are in more than one"),
         # agree with the right answer on the notebook's one-feature data
         ("q2", ("low = X_train.min(dim=0).values\n    high = X_train.max(dim=0).values",
                 "low = X_train.min()\n    high = X_train.max()"), "each feature has its own range"),
@@ -55,7 +69,15 @@ class TestEx02(ExerciseModule):
          "counted the features"),
         ("q2", (OUTSIDE, "outside = ((X_test <= low) | (X_test >= high)).any(dim=1)"), "lies inside the range"),
         ("q2", (OUTSIDE, "outside = (X_test > high).any(dim=1)"), "below the smallest training value"),
-        ("q2", ("return int(outside.sum())", "return outside"), "should be a number"),
+        ("q2", ("return int(outside.sum())", "return outside"), "you returned a tensor of shape [10], one value"),
+        # found by a red-team read: the right count, but not an int
+        ("q2", ("return int(outside.sum())", "return outside.sum()"), "as a tensor, tensor(10): return a Python int"),
+        ("q2", ("return int(outside.sum())", "return sum(outside)"), "as a tensor"),
+        ("q2", ("return int(outside.sum())", "return float(outside.sum())"), "10.0, a float: a count is a whole"),
+        ("q2", ("return int(outside.sum())", "return outside.nonzero().flatten().tolist()"),
+         "you returned a list, not a number"),
+        ("q2", ("return int(outside.sum())", "return outside.float().mean().item()"),
+         "you returned 1, the fraction of the 10 test rows that are outside"),
         # found by a learner: min(dim=0) gives (values, indices); the comparison then raises a TypeError
         ("q2", ("low = X_train.min(dim=0).values", "low = X_train.min(dim=0)"), "take the values with `.values`"),
         ("q2", "def count_outside(X_train, X_test):\n    return 1", "you counted 1 row outside the training range"),
@@ -75,3 +97,17 @@ class TestEx02(ExerciseModule):
         ("q3", FORECAST + "    X.copy_(X[X[:, 0].argsort()])\n    n_train = int(train_fraction * len(X))\n"
                           "    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]", "changed the X it was given"),
     ]
+
+
+CO = "def count_outside(X_train, X_test):\n    low, high = X_train.min(dim=0).values, X_train.max(dim=0).values\n"
+
+
+@pytest.mark.parametrize("tail", [
+    "    return outside.sum().item()",
+    "    return int(torch.count_nonzero(outside))",
+    "    return sum(bool(row) for row in outside)",
+    "    import numpy as np\n    return np.int64(outside.sum())",  # a NumPy integer is an int too
+])
+def test_other_right_answers_to_count_outside_are_accepted(tail):
+    code = CO + "    outside = ((X_test < low) | (X_test > high)).any(dim=1)\n" + tail
+    assert verdict("ex02", "q2", code, {}).state == "correct"

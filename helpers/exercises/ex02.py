@@ -5,6 +5,9 @@ arrive in any order (transfer)."""
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
+import operator
 from collections.abc import Iterator
 
 import torch
@@ -12,7 +15,7 @@ import torch
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import call, need, number, shape
+from ._util import call, need, shape
 
 _ex = Exercises("ex02")
 bind = _ex.bind
@@ -51,17 +54,26 @@ def _order_slip(parts: tuple[torch.Tensor, ...], want: tuple[torch.Tensor, ...],
     raise Incorrect(f"{case}, your function returns the right tensors in another order: return them as {names}.")
 
 
-def _rows_once_pairs_kept(parts: tuple[torch.Tensor, ...], X: torch.Tensor, names: list[str], case: str) -> None:
+def _rows_once_pairs_kept(parts: tuple[torch.Tensor, ...], X: torch.Tensor, y: torch.Tensor, names: list[str],
+                          case: str) -> None:
     """Every row in exactly one part, and every label still beside its own input."""
     Xs, ys = parts[0::2], parts[1::2]
     for X_part, y_part, name in zip(Xs, ys, names):
         need(len(X_part) == len(y_part), f"{case}, X_{name} and y_{name} differ in length: cut X and y with the "
                                          "same indices.")
-        need(X_part.shape[1:] == X.shape[1:], f"{case}, X_{name} has shape {shape(X_part)}: its rows should "
-                                              f"look like the rows of X, shape {shape(X)}.")
+        for part, whole, letter in [(X_part, X, "X"), (y_part, y, "y")]:
+            need(part.shape[1:] == whole.shape[1:], f"{case}, {letter}_{name} has shape {shape(part)}: its rows "
+                 f"should look like the rows of {letter}, shape {shape(whole)} (index, and nothing else: no "
+                 "flatten or squeeze).")
+    for X_part, y_part, name in zip(Xs, ys, names):
+        need(bool(torch.isin(X_part, X).all()) and bool(torch.isin(y_part, y).all()), f"{case}, X_{name} or "
+             f"y_{name} holds rows that are not in the X and y your function was given: use its arguments X and y, "
+             "not the notebook's variables of the same names.")
     together = torch.cat(Xs).flatten().sort().values
-    need(torch.equal(together, X.flatten()), f"{case}, the parts hold {len(together)} rows between them: every one "
-         f"of the {len(X)} rows belongs to exactly one part (none lost, none in two).")
+    distinct = len(together.unique())
+    need(torch.equal(together, X.flatten()), f"{case}, the parts hold {len(together)} rows between them, but "
+         f"{len(X) - distinct} of the {len(X)} rows of X are in no part and {len(together) - distinct} are in "
+         "more than one: every row belongs to exactly one part (none lost, none in two).")
     for X_part, y_part, name in zip(Xs, ys, names):
         need(torch.allclose(y_part, 0.7 * X_part + 0.3), f"{case}, the labels in y_{name} no longer belong to the "
              f"inputs in X_{name} (the pairs broke): index X and y with the same indices.")
@@ -103,7 +115,7 @@ def _check_three_way(three_way_split: object) -> str:
         for part, size, name in zip(parts[0::2], sizes, ["train", "val", "test"]):
             need(len(part) == size, f"{case}, X_{name} has {len(part)} rows, expected {size} (train: int(train_fraction"
                                     " * N), validation: int(val_fraction * N), test: the rest).")
-        _rows_once_pairs_kept(parts, X, ["train", "val", "test"], case)
+        _rows_once_pairs_kept(parts, X, y, ["train", "val", "test"], case)
         need(not changed_rng, "your function changed torch's global random numbers: give torch.randperm a "
                               "torch.Generator seeded with `seed`.")
         need(not torch.equal(torch.cat(parts[0::2]), X), f"{case}, the rows came out in their original order: "
@@ -171,6 +183,31 @@ def _slips(X_train: torch.Tensor, X_test: torch.Tensor) -> dict[str, int]:
     }
 
 
+def _returned_number(out: object, case: str, n_test: int) -> tuple[float, bool]:
+    """The value count_outside returned, if it is one number (a Python or NumPy number, a one-element tensor), and
+    whether it is a float (as a fraction would be)."""
+    if isinstance(out, torch.Tensor):
+        need(out.numel() == 1, f"{case}, you returned a tensor of shape {shape(out)}, one value for each of the "
+                               f"{n_test} test rows: count the rows that are outside and return that count, an int.")
+        return float(out.item()), out.is_floating_point()
+    need(not isinstance(out, bool), f"{case}, you returned {out}, a truth value: return how many rows are "
+                                    "outside, an int.")
+    need(isinstance(out, numbers.Real), f"{case}, you returned a {type(out).__name__}, not a number: return how "
+                                        "many test rows are outside, an int.")
+    return float(out), not isinstance(out, numbers.Integral)
+
+
+def _need_int(out: object, case: str) -> None:
+    """The right count must come back as a Python int (or a NumPy integer), not a tensor or a float."""
+    need(not isinstance(out, torch.Tensor), f"{case}, you returned the count as a tensor, {out!r}: return a Python "
+                                            "int, with int(...) or .item().")
+    try:
+        operator.index(out)
+    except TypeError:
+        raise Incorrect(f"{case}, you returned {out!r}, a {type(out).__name__}: a count is a whole number, return "
+                        "an int (int(...)).") from None
+
+
 def _check_count_outside(count_outside: object) -> str:
     """The right count on one-feature data (ordered and shuffled) and on a three-feature table."""
     need(callable(count_outside), "`count_outside` should be a function count_outside(X_train, X_test).")
@@ -182,7 +219,7 @@ def _check_count_outside(count_outside: object) -> str:
     for what, X_train, X_test in cases:
         case = f"For {what}"
         try:
-            got = number("count_outside(X_train, X_test)", call(count_outside, X_train, X_test, case=case))
+            out = call(count_outside, X_train, X_test, case=case)
         except Incorrect as err:
             if "return_types" in str(err):  # low = X_train.min(dim=0): a (values, indices) pair, not a tensor
                 raise Incorrect(f"{case}, your code raised {str(err).split('raised ', 1)[-1]} min(dim=0) and "
@@ -190,8 +227,12 @@ def _check_count_outside(count_outside: object) -> str:
                                 "take the values with `.values`.") from None
             raise
         want = int(((X_test < X_train.min(0).values) | (X_test > X_train.max(0).values)).any(1).sum())
+        got, is_float = _returned_number(out, case, len(X_test))
         if got == want:
+            _need_int(out, case)
             continue
+        need(not (is_float and math.isclose(got, want / len(X_test))), f"{case}, you returned {got:g}, the "
+             f"fraction of the {len(X_test)} test rows that are outside: return how many rows are outside, a count.")
         rows = f"{got:g} row" + ("" if got == 1 else "s")
         for message, slip in _slips(X_train, X_test).items():
             if got == slip:
@@ -207,8 +248,8 @@ q2 = _ex.problem(
     task="With one feature, the notebook compared the smallest and largest x of each set. Real data has many "
          "features. Write `count_outside(X_train, X_test)` for tensors of shape `[N, F]` (F features): a test row "
          "is *outside* when at least one of its features is below that feature's smallest training value or above "
-         "its largest. Return how many test rows are outside, as a number. The check tries the notebook's two "
-         "splits and a table of three features.",
+         "its largest. Return how many test rows are outside, as a Python `int` (not a tensor, not a float). The "
+         "check tries the notebook's two splits and a table of three features.",
     starter='def count_outside(X_train, X_test):\n'
             '    """How many test rows have at least one feature outside that feature\'s training range."""\n'
             '    low = ____      # the smallest training value of each feature\n'
