@@ -3,6 +3,8 @@ frozen backbone whose batch norm keeps its statistics."""
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import nn
 
@@ -32,44 +34,136 @@ def _reference(logits: torch.Tensor, y: torch.Tensor, num_classes: int) -> list[
     return [(pred[y == c] == c).float().mean().item() for c in range(num_classes)]
 
 
+class _Traced(torch.Tensor):
+    """Logits that record the dim of every argmax / max taken over them (None: over all values, flattened)."""
+
+    dims: list = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN206 - torch's protocol
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in ("argmax", "max") and args and isinstance(args[0], _Traced):
+            cls.dims.append(kwargs.get("dim", args[1] if len(args) > 1 else None))
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+def _argmax_dims(fn: object, logits: torch.Tensor, y: torch.Tensor, k: int) -> list:
+    """The dims the learner's function took argmax (or max) over, on logits that record them."""
+    _Traced.dims = []
+    try:
+        fn(logits.as_subclass(_Traced), y, k)
+    except Exception:  # noqa: BLE001 - only the recorded dims matter here
+        pass
+    return list(_Traced.dims)
+
+
+def _numbers(got: object, case: str, k: int) -> list[float]:
+    """The learner's result as k Python floats: a list or tensor of numbers (one-element tensors count as numbers)."""
+    if isinstance(got, torch.Tensor):
+        got = got.tolist() if got.dim() == 1 else got
+    need(isinstance(got, (list, tuple)) and len(got) == k, f"{case} you returned {got!r}: return a list of {k} "
+                                                           "numbers, one per class.")
+    values = []
+    for v in got:
+        if isinstance(v, torch.Tensor) and v.numel() == 1 and v.dtype != torch.bool:
+            v = v.item()
+        need(isinstance(v, (int, float)) and not isinstance(v, bool), f"{case} you returned {got!r}: each entry "
+                                                                        "should be one number, the class's fraction.")
+        values.append(float(v))
+    return values
+
+
+def _show(values: list[float]) -> str:
+    """Fractions with enough digits to tell a rounded one from the right one."""
+    return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+
+
+def _counts(logits: torch.Tensor, y: torch.Tensor, k: int) -> list[float]:
+    """Right answers per class."""
+    pred = logits.argmax(dim=1)
+    return [float((pred[y == c] == c).sum()) for c in range(k)]
+
+
+def _sizes(y: torch.Tensor, k: int) -> list[float]:
+    """Images per class."""
+    return [float((y == c).sum()) for c in range(k)]
+
+
+def _precision(logits: torch.Tensor, y: torch.Tensor, k: int) -> list[float]:
+    """For each class, the share right among the images predicted as it (nan where none was)."""
+    pred = logits.argmax(dim=1)
+    return [(y[pred == c] == c).float().mean().item() if (pred == c).any() else float("nan") for c in range(k)]
+
+
+# plausible wrong answers, each as a rule over (logits, y, k), and what to say when every case matches it
+_WRONG_RULES = [
+    (_counts, "the number of right answers per class: divide each by how many images that class has"),
+    (lambda lg, y, k: [float(n // s) for n, s in zip(_counts(lg, y, k), _sizes(y, k))],
+     "whole numbers, as integer division (//) rounds down. Divide with /"),
+    (lambda lg, y, k: [n / len(y) for n in _counts(lg, y, k)],
+     "right answers of each class divided by all the images. Divide by the images of that class only"),
+    (lambda lg, y, k: [(lg.argmax(dim=1) == y).float().mean().item()] * k,
+     "the accuracy over all images, for every class: count each class on its own images only"),
+    (_precision, "for each class, the share of the images *predicted* as that class that were right. Take instead "
+                 "the images that truly are that class (y == c), and the share of them predicted right"),
+    (lambda lg, y, k: [0.0 if v != v else v for v in _precision(lg, y, k)],
+     "for each class, the share of the images *predicted* as that class that were right. Take instead the images "
+     "that truly are that class (y == c), and the share of them predicted right"),
+    (lambda lg, y, k: [(lg.argmax(dim=1) == c).float().mean().item() for c in range(k)],
+     "for each class, the share of *all* images predicted as it. Count only among the images that truly are that "
+     "class (y == c)"),
+]
+
+
+def _same(a: list[float], b: list[float]) -> bool:
+    """Two lists of fractions agree (nan where both have nan)."""
+    return torch.allclose(torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64), atol=1e-5,
+                          equal_nan=True)
+
+
+def _diagnose(fn: object, got: list[float], logits: torch.Tensor, y: torch.Tensor, k: int, case: str) -> None:
+    """Name what a wrong list of per-class fractions is, when the learner's answers on every case fit one rule."""
+    want = _reference(logits, y, k)
+    dims = _argmax_dims(fn, logits, y, k)
+    if dims and all(d is None for d in dims):
+        raise Incorrect(f"{case} you returned {_show(got)}: argmax() without dim runs over all the values of the "
+                        f"logits [{logits.shape[0]}, {logits.shape[1]}] at once, flattened, and gives one index. Take "
+                        "it over the classes, dim=1: one predicted class per image.")
+    if dims and all(d in (0, -2) for d in dims):
+        raise Incorrect(f"{case} you returned {_show(got)}: the argmax ran over the images (dim=0), one index per "
+                        "class; take it over the classes, dim=1 (one row per image).")
+    answers = []  # the learner's answer on every case that gives one
+    for _, lg, yy, kk in _per_class_cases():
+        try:
+            answers.append((_numbers(fn(lg, yy, kk), case, kk), lg, yy, kk))
+        except Exception:  # noqa: BLE001 - a case that fails tells nothing here
+            continue
+    if all(max(abs(a - r) for a, r in zip(ans, _reference(lg, yy, kk))) <= 5e-3 for ans, lg, yy, kk in answers):
+        raise Incorrect(f"{case} you returned {_show(got)}, the right fractions are {_show(want)}: off by up to "
+                        f"{max(abs(g - w) for g, w in zip(got, want)):.2g}. Did you round? Return them as they are.")
+    for rule, what in _WRONG_RULES:
+        if all(_same(ans, rule(lg, yy, kk)) for ans, lg, yy, kk in answers):
+            raise Incorrect(f"{case} you returned {_show(got)}: {what}. The right fractions: {_show(want)}.")
+    raise Incorrect(f"{case} you returned {_show(got)}, expected {_show(want)}.")
+
+
 def _check_per_class(accuracy_per_class: object) -> str:
     """One fraction per class: right answers among that class's images."""
     need(callable(accuracy_per_class), "`accuracy_per_class` should be a function accuracy_per_class(logits, y, "
                                        "num_classes).")
     for name, logits, y, k in _per_class_cases():
         case = f"for {name}"
-        got = call(accuracy_per_class, logits, y, k, case=case[0].upper() + case[1:])
-        if isinstance(got, torch.Tensor):
-            got = got.tolist()
-        need(isinstance(got, (list, tuple)) and len(got) == k, f"{case} you returned {got!r}: return a list of "
-                                                               f"{k} numbers, one per class.")
-        need(all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in got),
-             f"{case} you returned {got!r}: each entry should be a Python number.")
-        want = _reference(logits, y, k)
-        if close(torch.tensor(got), torch.tensor(want)):
+        try:
+            got = call(accuracy_per_class, logits, y, k, case=case[0].upper() + case[1:])
+        except Incorrect as err:
+            if "Got: Bool" in str(err):  # mean() of booleans
+                raise Incorrect(f"{err} (.mean() needs numbers: turn the booleans into floats first, .float())") \
+                    from None
+            raise
+        got = _numbers(got, case, k)
+        if close(torch.tensor(got), torch.tensor(_reference(logits, y, k))):
             continue
-        pred = logits.argmax(dim=1)
-        counts = [float((pred[y == c] == c).sum()) for c in range(k)]
-        precision = [(y[pred == c] == c).float().mean().item() if (pred == c).any() else float("nan")
-                     for c in range(k)]
-        overall = (pred == y).float().mean().item()
-        rounded = [round(v, 3) for v in want]
-        if close(torch.tensor(got), torch.tensor(counts)):
-            raise Incorrect(f"{case} you returned {got}, the number of right answers per class: divide each by how "
-                            f"many images that class has, to get {rounded}.")
-        if all(close(v, overall) for v in got):
-            raise Incorrect(f"{case} every class got {overall:.3f}, the accuracy over all images: count each class "
-                            f"on its own images only, {rounded}.")
-        if torch.allclose(torch.tensor(got, dtype=torch.float64), torch.tensor(precision, dtype=torch.float64),
-                          atol=1e-5, equal_nan=True):
-            raise Incorrect(f"{case} you returned {[round(v, 3) for v in got]}: for each class, the share of the "
-                            "images *predicted* as that class that were right. Take instead the images that truly "
-                            f"are that class (y == c), and the share of them predicted right: {rounded}.")
-        if logits.shape[0] == logits.shape[1] and close(torch.tensor(got), torch.tensor(
-                _reference(logits.T, y, k))):
-            raise Incorrect(f"{case} you returned {[round(v, 3) for v in got]}: the argmax ran over the images; take "
-                            "it over the classes, dim=1 (one row per image).")
-        raise Incorrect(f"{case} you returned {[round(v, 3) for v in got]}, expected {rounded}.")
+        _diagnose(accuracy_per_class, got, logits, y, k, case)
     return "one fraction per class, each over that class's own images: classes of different sizes, square logits."
 
 
@@ -100,25 +194,55 @@ q1 = _ex.problem(
 )
 
 
+_SOFTMAXES = (nn.Softmax, nn.LogSoftmax, nn.Softmin)
+_NOT_ACTIVATIONS = (nn.Linear, nn.Flatten, nn.Dropout, nn.Identity, nn.Sequential, nn.BatchNorm1d, nn.LayerNorm)
+
+
 def _is_affine(model: nn.Module, x: torch.Tensor) -> bool:
     """True if model(2x) == 2 model(x) - model(0): a model with no non-linearity (two Linear layers collapse)."""
     with torch.no_grad():
         return close(model(2 * x), 2 * model(x) - model(torch.zeros_like(x)), 1e-4)
 
 
+def _build(make_classifier: object, args: tuple, kwargs: dict, case: str) -> nn.Module:
+    """Call the learner's make_classifier; a layer passed as a class or a function is named as such."""
+    try:
+        return call(make_classifier, *args, case=case, **kwargs)
+    except Incorrect as err:
+        found = re.search(r"raised TypeError: ([\w.]+) is not a Module subclass", str(err))
+        if not found:
+            raise
+        what = found.group(1)
+        if "modules" in what:  # nn.ReLU, the class itself
+            name = what.rsplit(".", 1)[-1]
+            raise Incorrect(f"{err}: you passed the class nn.{name} itself. nn.Sequential holds layers, objects made "
+                            f"by calling the class: nn.{name}().") from None
+        raise Incorrect(f"{err}: {what.rsplit('.', 1)[-1]} is a function, and nn.Sequential holds layers (modules). "
+                        "Use the layer that does the same, e.g. nn.ReLU().") from None
+
+
 def _check_classifier(make_classifier: object) -> str:
-    """Logits of the right shape for three image sizes, no softmax, a non-linearity, and it learns."""
+    """Logits of the right shape for three image sizes and two hidden sizes, no softmax, and a non-linearity."""
     need(callable(make_classifier), "`make_classifier` should be a function make_classifier(channels, height, width, "
-                                    "num_classes).")
-    for c, h, w, k in [(3, 5, 7, 4), (1, 8, 8, 10), (2, 4, 6, 3)]:
-        case = f"For make_classifier({c}, {h}, {w}, {k})"
+                                    "num_classes, hidden=32).")
+    for c, h, w, k, hidden in [(3, 5, 7, 4, None), (1, 8, 8, 10, None), (2, 4, 6, 3, 5)]:
+        kwargs = {} if hidden is None else {"hidden": hidden}
+        case = f"For make_classifier({c}, {h}, {w}, {k}{'' if hidden is None else f', hidden={hidden}'})"
         torch.manual_seed(0)
-        model = call(make_classifier, c, h, w, k, case=case)
+        model = _build(make_classifier, (c, h, w, k), kwargs, case)
         need(isinstance(model, nn.Module), f"{case} you returned {type(model).__name__}: return an nn.Module.")
-        softmax = [m for m in model.modules() if isinstance(m, (nn.Softmax, nn.LogSoftmax))]
-        need(not softmax, "the model ends in a softmax layer: nn.CrossEntropyLoss applies softmax itself, so the "
-                          "model must return raw scores (logits).")
+        layers = list(model.modules())
+        softmax = [m for m in layers if isinstance(m, _SOFTMAXES)]
+        if softmax:
+            last = list(model)[-1] if isinstance(model, nn.Sequential) and len(model) else None
+            if last is softmax[-1]:
+                raise Incorrect(f"the model ends in nn.{type(last).__name__}: nn.CrossEntropyLoss applies softmax "
+                                "itself, so the model must return raw scores (logits). End with the Linear layer.")
+            raise Incorrect(f"nn.{type(softmax[0]).__name__} sits between the layers: it turns the hidden values of "
+                            "each image into shares that add up to 1, so they can no longer grow independently. "
+                            "Use an activation that acts on each value on its own, such as nn.ReLU().")
         X = torch.rand(12, c, h, w, generator=torch.Generator().manual_seed(1))
+        model.eval()  # dropout off: what is left must still not be a straight line
         try:
             logits = call(model, X, case=f"{case}, on a batch of images of shape [12, {c}, {h}, {w}]")
         except Incorrect as err:
@@ -128,30 +252,32 @@ def _check_classifier(make_classifier: object) -> str:
         need(isinstance(logits, torch.Tensor) and logits.shape == (12, k), f"{case}, a batch [12, {c}, {h}, {w}] gave "
              f"{shape(logits) if isinstance(logits, torch.Tensor) else logits}, expected logits [12, {k}]: one row "
              "per image, one logit per class (flatten first; the last layer has num_classes outputs).")
-        need(not _is_affine(model, X), "the model has no non-linearity between its Linear layers, so they collapse "
-                                       "into one linear layer: put an nn.ReLU() between them.")
-    y, losses = torch.arange(12) % 3, []
-    model.train()
-    for _ in range(25):  # plain gradient descent, by hand (an optimizer would import more than the check needs)
-        loss = nn.functional.cross_entropy(model(X), y)
-        model.zero_grad()
-        loss.backward()
-        with torch.no_grad():
-            for p in model.parameters():
-                if p.grad is not None:
-                    p -= 0.5 * p.grad
-        losses.append(loss.item())
-    need(losses[-1] < losses[0] / 2, f"25 steps of gradient descent on 12 images took the loss only from "
-                                     f"{losses[0]:.3f} to {losses[-1]:.3f}: a working classifier learns them fast.")
-    return "logits of the right shape for three image sizes, no softmax, a ReLU between the layers, and it learns."
+        linears = [m for m in layers if isinstance(m, nn.Linear)]
+        if hidden is not None:
+            sizes = ", ".join(f"Linear({m.in_features}, {m.out_features})" for m in linears)
+            need(any(m.out_features == hidden for m in linears), f"{case}, your model's layers are {sizes}: no "
+                 f"layer has {hidden} outputs. Use the argument hidden for the size of the hidden layer.")
+        if _is_affine(model, X):
+            fake = sorted({type(m).__name__ for m in layers if isinstance(m, (nn.Dropout, nn.BatchNorm1d, nn.Identity))})
+            why = (f" ({', '.join('nn.' + n for n in fake)} {'is' if len(fake) == 1 else 'are'} no non-linearity: in "
+                   "eval mode it only scales and shifts, or passes values through)") if fake else ""
+            raise Incorrect("in eval mode your model is one straight linear map from pixels to logits: its Linear "
+                            f"layers collapse into one{why}. Put an activation such as nn.ReLU() between them.")
+        need(not bool((logits >= 0).all()), "every logit your model gives is 0 or more: an activation after the last "
+                                            "Linear layer cuts the negative ones off. Logits must be free to take any "
+                                            "value: end with the Linear layer.")
+    active = sorted({type(m).__name__ for m in layers if not isinstance(m, _NOT_ACTIVATIONS)})
+    return (f"logits of the right shape for three image sizes and for hidden=5, no softmax, and a non-linearity "
+            f"({', '.join('nn.' + n for n in active)}) between the layers.")
 
 
 q2 = _ex.problem(
     _check_classifier, names=("make_classifier",), title="A classifier for any image size", transfer=True,
     task="Complete `make_classifier(channels, height, width, num_classes, hidden=32)`: an MLP that takes images "
          "`[N, channels, height, width]` (colour images have 3 channels) and returns `num_classes` logits per "
-         "image. The check builds it for three image sizes and class counts, looks for a softmax and for a "
-         "non-linearity, and trains it on 12 images.",
+         "image, with `hidden` units in its hidden layer. The check builds it for three image sizes and class "
+         "counts and two hidden sizes, looks for a softmax, checks the logits' shape, and checks that the model is "
+         "not a straight linear map in eval mode: any non-linearity will do.",
     starter='def make_classifier(channels, height, width, num_classes, hidden=32):\n'
             '    """An MLP for images [N, channels, height, width]: num_classes logits per image, no softmax."""\n'
             '    return nn.Sequential(\n'
@@ -200,10 +326,15 @@ def _check_freeze(freeze_backbone: object, train_mode: object) -> str:
     call(freeze_backbone, net, case="For freeze_backbone(model)")
     trainable = [p for p in net.parameters() if p.requires_grad]
     need(trainable, "no parameter can learn any more: freeze model.backbone only, so that model.head learns.")
+    head_frozen = not any(p.requires_grad for p in net.head.parameters())
+    need(not (head_frozen and all(p.requires_grad for p in net.backbone.parameters())),
+         "you froze model.head and left model.backbone learning: the other way round. Freeze the backbone.")
     need(all(p.requires_grad for p in net.head.parameters()), "the head is frozen too: freeze model.backbone only.")
     weights = [p.detach().clone() for p in net.backbone.parameters()]
-    stats = [b.clone() for b in net.backbone.buffers()]
+    stats = [bn.running_mean.clone(), bn.running_var.clone()]
     head = [p.detach().clone() for p in net.head.parameters()]
+    bn_modes: list[bool] = []
+    bn.register_forward_pre_hook(lambda module, _: bn_modes.append(module.training))
     optimizer = torch.optim.Adam(trainable, lr=0.01)
     X, y = torch.rand(8, 1, 6, 6, generator=torch.Generator().manual_seed(1)), torch.arange(8) % 3
     for _ in range(2):  # two epochs of one step, each started by train_mode, after an evaluation in eval mode
@@ -218,10 +349,14 @@ def _check_freeze(freeze_backbone: object, train_mode: object) -> str:
     need(all(torch.equal(p, q) for p, q in zip(net.backbone.parameters(), weights)),
          "two training steps changed the backbone's weights: they are not frozen. requires_grad_(False) on "
          "model.backbone stops gradients (eval() alone does not).")
-    if not all(torch.equal(b, s) for b, s in zip(net.backbone.buffers(), stats)):
+    if not all(torch.equal(b, s) for b, s in zip([bn.running_mean, bn.running_var], stats)):
         raise Incorrect("the backbone's weights stayed, but its batch norm's running mean and variance changed: in "
                         "training mode batch norm updates its statistics from every batch, frozen or not. After "
                         "model.train(), put model.backbone back in eval mode.")
+    need(not any(bn_modes), "the running mean and variance stayed, but the backbone's batch norm ran in training "
+                            "mode: there it normalizes each batch with that batch's own mean and variance, not its "
+                            "running statistics, so the head learns on other features than it will get in eval mode. "
+                            "After model.train(), put model.backbone in eval mode.")
     need(any(not torch.equal(p, q) for p, q in zip(net.head.parameters(), head)),
          "two training steps did not change the head: it should still learn.")
     return ("two epochs later the backbone's weights and batch-norm statistics are unchanged, and the head learned, "
