@@ -268,7 +268,9 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
                     f"{v['speedup']:.1f}× ({v['before_median_s'] * 1000:.2f} ms → {v['after_median_s'] * 1000:.2f} ms)", "-"))
     for case, v in r["ignite"].items():
         out.append((f"ignite Engine / hand loop: {case}", "informational", f"{v['ratio']:.2f}× "
-                    f"({v['engine_extra_us_per_iteration']:+.0f} µs per iteration; parameters differ by "
+                    f"({v['engine_extra_us_per_iteration']:+.0f} µs per iteration; on an empty step the engine "
+                    f"alone {v['engine_own_us_per_iteration']:.1f} µs, {v['engine_own_share_of_step']:.2%} of this "
+                    f"step; parameters differ by "
                     f"{v['largest_parameter_difference']})", "-"))
     if "digits" in r:  # notebook 09's CNN over seeds, beside the SVC's figure on the same test images
         d, svc = r["digits"], f"SVC {r['digits']['svc_accuracy']:.1%}"

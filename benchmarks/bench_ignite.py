@@ -196,7 +196,7 @@ def main(argv: list[str]) -> int:
               f"{r['engine_extra_us_per_iteration']:.0f} µs "
               f"({r['engine_extra_us_min']:.0f} to {r['engine_extra_us_max']:.0f}) | "
               f"{r['step_us']:.0f} µs | "
-              f"{r['engine_own_us_per_iteration']:.1f} µs ({r['engine_own_share_of_step']:.1%}) | "
+              f"{r['engine_own_us_per_iteration']:.1f} µs ({r['engine_own_share_of_step']:.2%}) | "
               f"{'yes' if difference == 0 else f'NO: {difference}'} |")
     return 0
 
