@@ -281,10 +281,12 @@ class _Watch:
         pairs = [(g, p.detach(), b) for g, p, b in zip(log.at_step, self.params, log.before) if g is not None]
         log.before = None
         if pairs and all(p.device.type != "meta" and g.shape == p.shape for g, p, _ in pairs):
-            dot = sum(float((g.double() * (p.double() - b.double())).sum()) for g, p, b in pairs)
-            g_norm = math.sqrt(sum(float(g.double().pow(2).sum()) for g, _, _ in pairs))
-            p_norm = math.sqrt(sum(float(b.double().pow(2).sum()) for _, _, b in pairs))
-            log.progress, log.potential = -dot, g_norm * p_norm
+            with torch.no_grad():
+                dot = torch.stack([torch.vdot(g.flatten().float(), (p - b).flatten().float()) for g, p, b in pairs])
+                g_sq = torch.stack([torch.vdot(g.flatten().float(), g.flatten().float()) for g, _, _ in pairs])
+                p_sq = torch.stack([torch.vdot(b.flatten().float(), b.flatten().float()) for _, _, b in pairs])
+                log.progress = -float(dot.double().sum())
+                log.potential = math.sqrt(float(g_sq.double().sum()) * float(p_sq.double().sum()))
 
 
 def _loss_kind(fn: object) -> str:
