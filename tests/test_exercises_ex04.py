@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
-from _exercises import ExerciseModule
+import pytest
+import torch
+from _exercises import ExerciseModule, verdict
+from torch import nn
+
+import helpers
 
 SUM = "loss = loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1])"
 TWO_BACKWARDS = '''def train_step_two(model, X, Y, loss_fn, optimizer):
@@ -34,11 +39,40 @@ STEP_BEFORE_BACKWARD = ZERO_LAST.replace("""    loss.backward()
     optimizer.step()
     loss.backward()
 """)
+TWO_UPDATES = """def train_step_two(model, X, Y, loss_fn, optimizer):
+    model.train()
+    for j in range(2):
+        optimizer.zero_grad()
+        loss_fn(model(X)[:, j], Y[:, j]).backward()
+        optimizer.step()
+    with torch.no_grad():
+        Y_pred = model(X)
+    return (loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1])).item()
+"""
+
+
+def _notebook_names() -> dict:
+    """What notebook 04 defines before its exercises, besides torch, nn and helpers: globals a wrong answer uses."""
+    torch.manual_seed(42)
+    model = helpers.LinearRegressionModel()
+    X_train, y_train, X_val, y_val, X_test, y_test = helpers.train_val_test_split(*helpers.make_line_data(), 0.8, 0.1)
+    return {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.01), "loss_fn": nn.L1Loss(),
+            "X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val, "X_test": X_test, "y_test": y_test}
+
+
+STEP = "    optimizer.step()  "
+GRADS = "grad_w = (2 * e * X).mean()\n    grad_b = (2 * e).mean()"
+CENTRAL = '''def mse_gradients(model, X, y):
+    def loss(w, b):
+        return ((w * X + b - y) ** 2).mean()
+    w, b, h = model.weights.detach(), model.bias.detach(), 1e-2
+    return (loss(w + h, b) - loss(w - h, b)) / (2 * h), (loss(w, b + h) - loss(w, b - h)) / (2 * h)
+'''
 
 
 class TestEx04(ExerciseModule):
     module = "ex04"
-    names = {}  # what the notebook defines before its exercises, besides torch, nn and helpers
+    names = _notebook_names()
     # (problem, an (old, new) edit of its solution or a whole answer, a fragment of the expected message)
     wrong = [
         ("q1", (SUM, "loss = loss_fn(Y_pred, Y)"), "Call loss_fn once per column"),
@@ -61,6 +95,20 @@ class TestEx04(ExerciseModule):
          "never called the loss_fn"),
         ("q1", ("    loss.backward()  ", "    optimizer.zero_grad()\n    loss.backward()\n    optimizer.zero_grad()  "),
          "cleared before optimizer.step()"),
+        ("q1", (SUM, "loss = loss_fn(Y[:, 0], Y_pred[:, 0]) + loss_fn(Y[:, 1], Y_pred[:, 1])"),
+         "called loss_fn(target, prediction)"),
+        # one forward pass per column: the same value, but two passes (with dropout, two different networks)
+        ("q1", ("    Y_pred = model(X)  ", "    Y_pred = torch.cat([model(X)[:, :1], model(X)[:, 1:]], dim=1)  "),
+         "ran the model 2 times"),
+        # the notebook's optimizer instead of the argument (here named opt)
+        ("q1", ("train_step_two(model, X, Y, loss_fn, optimizer):", "train_step_two(model, X, Y, loss_fn, opt):"),
+         "another optimizer"),
+        ("q1", (STEP, "    with torch.no_grad():\n        for p in model.parameters():\n"
+                      "            p -= 0.01 * p.grad  "), "the parameters changed, but your step never called optimizer.step()"),
+        ("q1", ("    return loss.item()", "    global total\n    total = globals().get('total', 0.0) + loss.item()\n"
+                                         "    return total"), "leaks from call to call"),
+        ("q1", TWO_UPDATES, "called optimizer.step() 2 times"),  # one update per column, then the loss after both
+        ("q2", "lr_mse = 0.58", "still 0.00105 from the answer"),
         ("q2", "lr_mse = 0.1", "Too small a step"),
         ("q2", "lr_mse = 1.0", "blew up"),
         ("q2", "lr_mse = 0.85", "bounce across the valley"),
@@ -77,6 +125,27 @@ class TestEx04(ExerciseModule):
                                             "    return model.weights.grad, model.bias.grad"), "you used autograd"),
         ("q3", ("    return grad_w, grad_b", "    return torch.autograd.grad(nn.MSELoss()(model(X), y), "
                                             "[model.weights, model.bias])"), "you used autograd"),
+        ("q3", ("    return grad_w, grad_b", "    with torch.enable_grad():\n"
+                                            "        w = model.weights.detach().clone().requires_grad_(True)\n"
+                                            "        b = model.bias.detach().clone().requires_grad_(True)\n"
+                                            "        L = ((w * X + b - y) ** 2).mean()\n"
+                                            "        return torch.autograd.grad(L, [w, b])"), "torch.autograd.grad"),
+        ("q3", ("    return grad_w, grad_b", "    import copy\n    m = copy.deepcopy(model)\n"
+                                            "    with torch.enable_grad():\n"
+                                            "        torch.nn.functional.mse_loss(m(X), y).backward()\n"
+                                            "    return m.weights.grad, m.bias.grad"), "you used autograd (backward()"),
+        ("q3", ("    return grad_w, grad_b", "    return torch.func.grad(lambda p: ((p[0] * X + p[1] - y) ** 2).mean())("
+                                            "torch.cat([model.weights, model.bias]))"), "you used autograd"),
+        ("q3", "def mse_gradients(model, X, y):\n    with torch.inference_mode():\n"
+               "        e = model(X_train) - y_train\n    return (2 * e * X_train).mean(), (2 * e).mean()\n",
+         "ignores the y and X it is given"),
+        ("q3", ("model(X) - y", "model(X) - y_train"), "the notebook's y_train lies on it"),
+        ("q3", ("    with torch.inference_mode():", "    model = globals()['model']\n    with torch.inference_mode():"),
+         "ignores the model it is given"),
+        ("q3", (GRADS, "grad_w = (2 * e.abs() * X).mean()\n    grad_b = (2 * e.abs()).mean()"), "absolute error |e|"),
+        ("q3", (GRADS, "grad_w = (2 * e * X).sum() / 40\n    grad_b = (2 * e).sum() / 40"), "divided by 40"),
+        ("q3", ("return grad_w, grad_b", "return grad_b, grad_w"), "returned dL/db first"),
+        ("q3", ("(2 * e).mean()", "(2 * e * X).mean()"), "dL/db equals dL/dw"),
         # agrees on labels that lie on the line; refused on noisy labels
         ("q3", ("model(X) - y", "model(X) - (0.7 * X + 0.3)"), "not with the labels y"),
     ]
@@ -125,3 +194,13 @@ def test_the_shared_step_check_names_what_a_wrong_order_did():
     for order, fragment in wrong.items():
         with pytest.raises(Incorrect, match=re.escape(fragment)):
             check_training_step(lambda model, opt, loss_fn: lambda X, y: _step(model, X, y, loss_fn, opt, order=order))
+
+
+@pytest.mark.parametrize("answer", [
+    CENTRAL,  # exact for a quadratic: accepted, and the message says why it agrees
+    "def mse_gradients(model, X, y):\n    import numpy as np\n    with torch.inference_mode():\n"
+    "        e = (model(X) - y).numpy()\n    return float(np.mean(2 * e * X.numpy())), float(np.mean(2 * e))\n",
+])
+def test_other_right_ways_to_get_the_mse_gradients_are_accepted(answer):
+    result = verdict("ex04", "q3", answer, TestEx04.names)
+    assert result.state == "correct" and "central difference" in result.message, result

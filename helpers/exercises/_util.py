@@ -120,7 +120,13 @@ def check_update(model: nn.Module, start: list[torch.Tensor], fresh: list[torch.
     if at(fresh):
         return True
     events = log.events
-    need("step" in events, "the parameters did not change: your step never called optimizer.step().")
+    if "step" not in events:
+        need(all(torch.equal(p, s) for p, s in zip(params, start)),
+             "the parameters changed, but your step never called optimizer.step(): an update by hand "
+             "(p -= lr * p.grad) ignores the optimizer it was given (its learning rate, momentum, state). Let "
+             "optimizer.step() make the update.")
+        raise Incorrect("the parameters did not change: your step never called optimizer.step() on the optimizer "
+                        "it was given.")
     need("backward" in events, "your step never called loss.backward(), so there were no gradients of this batch "
                                "for optimizer.step() to use.")
     first_step = events.index("step")

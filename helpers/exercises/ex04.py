@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
+from torch.overrides import TorchFunctionMode
 
 import helpers
 
@@ -57,14 +59,14 @@ def _sum_of_columns(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, loss: Ca
     return total.item(), list(torch.autograd.grad(total, list(model.parameters())))
 
 
-def _first_call(train_step_two: Callable) -> None:
+def _first_call(train_step_two: Callable) -> float:
     """One call with L1 on a model in eval mode whose .grad holds an old gradient: what, when, in which order."""
     X, Y, model = _two_output_case()
-    l1, calls = nn.L1Loss(), []
+    l1, swapped = nn.L1Loss(), []
 
     def loss_fn(y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The L1 loss, counting its calls."""
-        calls.append(1)
+        """The L1 loss, recording for each call whether the target came first (the order every loss takes)."""
+        swapped.append(y.requires_grad and not y_pred.requires_grad)
         return l1(y_pred, y)
 
     start = [p.detach().clone() for p in model.parameters()]
@@ -72,14 +74,26 @@ def _first_call(train_step_two: Callable) -> None:
     P = model(X)
     only = [torch.autograd.grad(l1(P[:, i], Y[:, i]), list(model.parameters()), retain_graph=True) for i in range(2)]
     stale = stale_gradients(model)  # as an earlier backward() leaves it
-    optimizer, steps = torch.optim.SGD(model.parameters(), lr=0.1), []
+    optimizer, steps, others = torch.optim.SGD(model.parameters(), lr=0.1), [], []
     optimizer.register_step_post_hook(lambda *_: steps.append(1))
     log = StepLog(model, optimizer)
     model.modes.clear()
-    out = call(train_step_two, model, X, Y, loss_fn, optimizer, case="Called once on a model left in eval mode")
+    any_step = register_optimizer_step_pre_hook(lambda opt, *_: None if opt is optimizer else others.append(opt))
+    try:
+        out = call(train_step_two, model, X, Y, loss_fn, optimizer, case="Called once on a model left in eval mode")
+    finally:
+        any_step.remove()
     need(model.modes, "your step never called the model: the forward pass is Y_pred = model(X).")
     need(model.modes[0], "the forward pass ran in eval mode: start the step with model.train().")
-    need(calls, "your step never called the loss_fn it was given: compute each column's loss with loss_fn.")
+    need(swapped, "your step never called the loss_fn it was given: compute each column's loss with loss_fn.")
+    need(not others or steps, "your step called step() on another optimizer (one from the notebook, over another "
+                              "model's parameters?), never on the `optimizer` it was given, so this model did not "
+                              "learn: use the function's argument, optimizer.step().")
+    need(len(steps) <= 1, f"one call of your step called optimizer.step() {len(steps)} times: that is {len(steps)} "
+                          "updates for one batch. backward() adds, so both gradients can wait for one step.")
+    need(not any(swapped), "your step called loss_fn(target, prediction): PyTorch's losses take the prediction "
+                           "first, loss_fn(Y_pred[:, 0], Y[:, 0]). With L1 the order happens not to matter, but for "
+                           "a loss that is not symmetric (nn.BCELoss, nn.CrossEntropyLoss, nn.KLDivLoss) it does.")
     need(out is not None, "your step returned nothing: return the summed loss as a Python number.")
     need(not isinstance(out, torch.Tensor), "your step returned a tensor: return loss.item(), a Python number.")
     need(isinstance(out, float), f"your step returned {type(out).__name__}: return loss.item(), a Python number.")
@@ -87,7 +101,7 @@ def _first_call(train_step_two: Callable) -> None:
         with torch.no_grad():
             whole, first = l1(P, Y).item(), l1(P[:, 0], Y[:, 0]).item()
             crossed = (l1(P[:, 0], Y[:, 0:1]) + l1(P[:, 1], Y[:, 1:2])).item()
-        if close(out, whole) and len(calls) > 1:
+        if close(out, whole) and len(swapped) > 1:
             raise Incorrect(f"your step returned {out:.4f}, the mean of the two columns' losses: the task's loss is "
                             f"their sum ({want_loss:.4f}), so that each target counts fully, whatever their number.")
         if close(out, whole):
@@ -107,10 +121,12 @@ def _first_call(train_step_two: Callable) -> None:
                             "Y_pred[:, 0] and Y[:, 0].")
         raise Incorrect(f"your step returned {out:.4f}, but the sum of the two columns' losses before the update "
                         f"was {want_loss:.4f}: loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1]).")
-    need(len(steps) <= 1, f"one call of your step called optimizer.step() {len(steps)} times: that is {len(steps)} "
-                          "updates for one batch. backward() adds, so both gradients can wait for one step.")
+    need(len(model.modes) == 1, f"one call of your step ran the model {len(model.modes)} times: one forward pass "
+                                "gives both columns, Y_pred = model(X); slice it for each loss. Every pass costs "
+                                "time, and with dropout each pass drops other units, so two passes would train two "
+                                "different networks.")
     if check_update(model, start, fresh, stale, 0.1, log):
-        return
+        return out
     params = [p.detach() for p in model.parameters()]
     if any(all(close(p, s - 0.1 * g, 1e-6) for p, s, g in zip(params, start, o)) for o in only):
         raise Incorrect("the update used only one column's gradient: the other was cleared or never computed. "
@@ -120,7 +136,7 @@ def _first_call(train_step_two: Callable) -> None:
                     "zero_grad(), then backward() on the sum, then one step().")
 
 
-def _second_loss(train_step_two: Callable) -> None:
+def _second_loss(train_step_two: Callable, first_out: float) -> None:
     """One call with a loss that is not a mean (the root of the mean squared error): the sum of both columns' losses."""
     X, Y, model = _two_output_case()
     start = [p.detach().clone() for p in model.parameters()]
@@ -131,6 +147,10 @@ def _second_loss(train_step_two: Callable) -> None:
     out = call(train_step_two, model, X, Y, _rmse, optimizer, case="Called with a second loss_fn, the root of the "
                                                                      "mean squared error")
     need(isinstance(out, float), f"with a second loss your step returned {type(out).__name__}: return loss.item().")
+    need(not close(out, want_loss + first_out) or close(out, want_loss),
+         f"called a second time, on another model, your step returned {out:.4f}: this call's loss ({want_loss:.4f}) "
+         f"plus what the first call returned ({first_out:.4f}). A total kept outside the function (a global) leaks "
+         "from call to call: return this call's loss alone.")
     if close(out, 2 * whole) and not close(out, want_loss):
         raise Incorrect(f"with a second loss_fn, the root of the mean squared error, your step returned {out:.4f}, "
                         f"twice loss_fn(Y_pred, Y); the sum of the two columns' losses is {want_loss:.4f}. Doubling "
@@ -148,8 +168,7 @@ def _check_train_step_two(train_step_two: object) -> str:
     """Training mode, the sum of both columns' losses for any loss, one update with this batch's gradient alone."""
     need(callable(train_step_two),
          "`train_step_two` should be a function train_step_two(model, X, Y, loss_fn, optimizer).")
-    _first_call(train_step_two)
-    _second_loss(train_step_two)
+    _second_loss(train_step_two, _first_call(train_step_two))
     X, Y, _ = _two_output_case()
     l1 = nn.L1Loss()
     torch.manual_seed(0)
@@ -158,8 +177,10 @@ def _check_train_step_two(train_step_two: object) -> str:
     P = reference(X)
     (l1(P[:, 0], Y[:, 0]) + l1(P[:, 1], Y[:, 1])).backward()
     run_optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the parameters stay put
-    for _ in range(2):
-        call(train_step_two, model, X, Y, l1, run_optimizer, case="Called twice on one batch")
+    outs = [call(train_step_two, model, X, Y, l1, run_optimizer, case="Called twice on one batch") for _ in range(2)]
+    need(close(outs[0], outs[1]), f"two calls on one batch, with parameters that did not move (lr 0), returned "
+                                  f"{outs[0]:.4f}, then {outs[1]:.4f}: something leaks from call to call. Return "
+                                  "this call's loss alone.")
     for p, r in zip(model.parameters(), reference.parameters()):
         if p.grad is not None and close(p.grad, 2 * r.grad) and not close(p.grad, r.grad):
             raise Incorrect("after two calls on one batch the gradients are twice one batch's: zero them with "
@@ -177,10 +198,10 @@ q1 = _ex.problem(
     task="A model with two outputs predicts two targets at once: `model(X)` has shape `[N, 2]`, one column per "
          "target, and so does `Y`. Write `train_step_two(model, X, Y, loss_fn, optimizer)`: one training step "
          "whose loss is the **sum** of `loss_fn` on each column (column 0 of the predictions against column 0 of "
-         "`Y`, column 1 against column 1), with one update per call; return that summed loss, measured before "
-         "the update, as a Python number. The check runs it on a two-output model left in eval mode with an old "
-         "gradient still in `.grad` (as an earlier `backward()` leaves it), looks at the parameters after one step, "
-         "tries a second `loss_fn` that is not an average, and calls it twice on one batch.",
+         "`Y`, column 1 against column 1), with one forward pass and one update per call; return that summed "
+         "loss, measured before the update, as a Python number. The check runs it on a two-output model left in "
+         "eval mode with an old gradient still in `.grad` (as an earlier `backward()` leaves it), looks at the "
+         "parameters after one step, tries a second `loss_fn` that is not an average, and calls it twice on one batch.",
     starter='def train_step_two(model, X, Y, loss_fn, optimizer):\n'
             '    """One training step of a two-output model; the loss is the sum of the two columns\' losses."""\n'
             '    ____            # 0. training mode\n'
@@ -213,19 +234,20 @@ def _check_lr(lr_mse: object) -> str:
     X_train, y_train = X[:40], y[:40]
     torch.manual_seed(42)
     model = helpers.LinearRegressionModel()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    for _ in range(100):
-        helpers.train_step(model, X_train, y_train, nn.MSELoss(), optimizer)
-    w, b = model.weights.item(), model.bias.item()
+    w, b = model.weights.detach().clone(), model.bias.detach().clone()
+    for _ in range(100):  # what nn.MSELoss + SGD do, written out (same numbers, without autograd's overhead)
+        e = w * X_train + b - y_train
+        w -= lr * (2 * e * X_train).mean()
+        b -= lr * (2 * e).mean()
+    w, b = w.item(), b.item()
     need(math.isfinite(w) and math.isfinite(b) and abs(w) < 10,
          f"with lr = {lr} the run blew up (weights {w:.3g}): every step overshoots the minimum by more than it "
          "started from, so the error grows. Try a smaller learning rate.")
     distance = max(abs(w - 0.7), abs(b - 0.3))
-    need(distance < 1e-3, f"after 100 epochs with lr = {lr}: weights {w:.4f}, bias {b:.4f}, still {distance:.4f} "
-                          "from the answer. " + ("Too small a step: MSE's gradient is small along the flat "
-                                                 "valley, so try a larger learning rate." if lr < 0.6 else
-                                                 "Close to the limit the steps bounce across the valley: try "
-                                                 "a little smaller."))
+    advice = ("Too small a step: MSE's gradient is small along the flat valley, so try a larger learning rate."
+              if lr < 0.6 else "Close to the limit the steps bounce across the valley: try a little smaller.")
+    need(distance < 1e-3, f"after 100 epochs with lr = {lr}: weights {w:.5f}, bias {b:.5f}, still {distance:.5f} "
+                          f"from the answer, not within 0.001. {advice}")
     return f"with lr = {lr}, 100 epochs of MSE + SGD end at weights {w:.4f}, bias {b:.4f}: within 0.001 of the truth."
 
 
@@ -243,64 +265,138 @@ q2 = _ex.problem(
 )
 
 
+class _NoAutograd(TorchFunctionMode):
+    """Refuse backward() and torch.autograd.grad (in any spelling, even behind torch.enable_grad()) while active."""
+
+    _AUTOGRAD = {torch.Tensor.backward: "backward()", torch.autograd.backward: "torch.autograd.backward",
+                 torch.autograd.grad: "torch.autograd.grad"}
+
+    def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: dict | None = None) -> object:
+        """Run every torch function as it is, except autograd's, which ends the check."""
+        if func in self._AUTOGRAD:
+            raise Incorrect(f"you used autograd ({self._AUTOGRAD[func]}), which the check refuses even behind "
+                            "torch.enable_grad() or on a copy of the model: get the gradients from the chain rule, "
+                            "with tensor arithmetic on the errors.")
+        return func(*args, **(kwargs or {}))
+
+
+def _line_model(params: tuple[float, float] | None) -> nn.Module:
+    """The seed-42 LinearRegressionModel, or one with the given (weight, bias)."""
+    torch.manual_seed(42)
+    model = helpers.LinearRegressionModel()
+    if params:
+        with torch.no_grad():
+            model.weights.fill_(params[0])
+            model.bias.fill_(params[1])
+    return model
+
+
+def _gradients(mse_gradients: Callable, model: nn.Module, X: torch.Tensor, y: torch.Tensor, case: str) -> list:
+    """The learner's (dL/dw, dL/db) as two floats, called with autograd switched off and refused."""
+    with torch.no_grad(), _NoAutograd():
+        out = call(mse_gradients, model, X, y, case=case)
+    need(model.weights.grad is None and model.bias.grad is None,
+         "you called backward(): the point is to get the gradients from the chain rule, without autograd.")
+    need(isinstance(out, (tuple, list)) and len(out) == 2, "return two numbers: grad_w, grad_b.")
+    return [number("grad_w", out[0]), number("grad_b", out[1])]
+
+
+def _same(a: list, b: list) -> bool:
+    """Two pairs of gradients agree."""
+    return all(close(g, w, 1e-4) for g, w in zip(a, b))
+
+
+_LINE_LABELS = ("your errors compare the predictions with the line 0.7 x + 0.3 (the notebook's y_train lies on it: "
+                "do you use it?), not with the labels y the function is given: here they are noisy, off any line. "
+                "The error is e = model(X) - y.")
+
+
+def _uses_its_arguments(mse_gradients: Callable) -> None:
+    """Change the labels alone, the inputs alone, the model alone: the gradients must follow (globals do not)."""
+    X, _ = helpers.make_line_data()
+    _, y = helpers.make_line_data(noise_std=0.05, seed=1)
+    model = _line_model((0.8, 0.25))  # crosses the labels: errors of both signs
+    first = _gradients(mse_gradients, model, X[:40], y[:40], case="For 40 noisy points")
+    ignored = [name for name, what, args in (("y", "labels", (model, X[:40], y[10:])),
+                                             ("X", "inputs", (model, X[10:], y[:40])),
+                                             ("model", "model", (_line_model((2.0, 1.5)), X[:40], y[:40])))
+               if _same(first, _gradients(mse_gradients, *args, case=f"For other {what}"))]
+    with torch.no_grad():
+        e_line = model(X[:40]) - (0.7 * X[:40] + 0.3)
+    need(ignored != ["y"] or not _same(first, [(2 * e_line * X[:40]).mean().item(), (2 * e_line).mean().item()]),
+         _LINE_LABELS)
+    if ignored:
+        names = " and ".join(ignored[:2])
+        globs = " and ".join({"y": "y_train", "X": "X_train", "model": "model"}[n] for n in ignored[:2])
+        raise Incorrect(f"your function gave the same gradients when its {names} changed: it ignores the {names} it "
+                        f"is given (does it use the notebook's {globs}?). Compute the errors from its arguments: "
+                        "e = model(X) - y.")
+
+
+def _mse_mistake(results: list) -> str | None:
+    """The one mistake that explains the learner's gradients on every case, in words (None if none does)."""
+    def each(rule: Callable) -> bool:
+        return all(_same(got, rule(want, e, e_line, x, n)) for got, want, e, e_line, x, n in results)
+    pairs = lambda f, e, x: [(f(e) * x).mean().item(), f(e).mean().item()]  # noqa: E731
+    ns = sorted({r[-1] for r in results})
+    named = [
+        (lambda w, e, el, x, n: pairs(lambda t: 2 * t, el, x),
+         _LINE_LABELS),
+        (lambda w, e, el, x, n: pairs(lambda t: 2 * t.abs(), e, x),
+         "you took the absolute error |e|: the slope of e² is 2e, with e's sign, so a model above the labels and "
+         "one below them are pushed in opposite directions. Drop the .abs()."),
+        (lambda w, e, el, x, n: [-g for g in w],
+         "your gradients have the opposite sign of autograd's: the error is e = y_pred - y, prediction minus label."),
+        (lambda w, e, el, x, n: pairs(torch.sign, e, x),
+         "you returned the L1 gradients (built from sign(e)): the slope of e² is 2e, which grows with the error."),
+        (lambda w, e, el, x, n: [g / 2 for g in w], "your gradients are half of autograd's: the slope of e² is 2e, "
+                                                     "not e."),
+        (lambda w, e, el, x, n: [n * g for g in w],
+         "your gradients are N times autograd's (N the number of points): nn.MSELoss averages over the points, so "
+         "take the mean, not the sum."),
+        (lambda w, e, el, x, n: [w[1], w[1]], "your dL/dw equals dL/db: the chain rule multiplies by de/dw = x for "
+                                              "the weight (and by 1 for the bias)."),
+        (lambda w, e, el, x, n: [w[0], w[0]], "your dL/db equals dL/dw: de/db = 1, so the bias's gradient has no "
+                                              "factor x (only the weight's has)."),
+        (lambda w, e, el, x, n: [w[1], w[0]], "you returned dL/db first: return grad_w, grad_b, in that order."),
+    ]
+    for rule, message in named:
+        if each(rule):
+            return message
+    divisors = {round(n * w / g) for got, want, *_, n in results for g, w in zip(got, want) if abs(g) > 1e-8}
+    if len(divisors) == 1 and (m := divisors.pop()) > 1 and each(lambda w, e, el, x, n: [n * g / m for g in w]):
+        return (f"you divided by {m} whatever the number of points: the check uses "
+                f"{', '.join(map(str, ns[:-1]))} and {ns[-1]} points. Take the mean, or divide by len(X).")
+    return None
+
+
 def _check_mse_gradients(mse_gradients: object) -> str:
     """The chain rule's MSE gradients equal autograd's for models below, above and across noisy labels."""
     need(callable(mse_gradients), "`mse_gradients` should be a function mse_gradients(model, X, y).")
+    _uses_its_arguments(mse_gradients)
     X, y_line = helpers.make_line_data()
     _, y_noisy = helpers.make_line_data(noise_std=0.05, seed=1)  # labels off any straight line
     cases = [("the seed-42 model (every error negative)", None, 40, y_line),
              ("a model far above noisy labels", (2.0, 1.5), 40, y_noisy),
              ("a model crossing noisy labels (errors of both signs)", (0.8, 0.25), 50, y_noisy),
              ("10 noisy points", (0.1, -0.4), 10, y_noisy)]
+    results, first_wrong = [], None
     for name, params, n, y in cases:
-        torch.manual_seed(42)
-        model = helpers.LinearRegressionModel()
-        if params:
-            with torch.no_grad():
-                model.weights.fill_(params[0])
-                model.bias.fill_(params[1])
-        reference = copy.deepcopy(model)
+        model, reference = _line_model(params), _line_model(params)
         nn.MSELoss()(reference(X[:n]), y[:n]).backward()
-        try:
-            with torch.no_grad():  # the chain rule needs no autograd: backward() and autograd.grad fail here
-                out = call(mse_gradients, model, X[:n], y[:n], case=f"For {name}")
-        except Incorrect as err:
-            need("does not require grad" not in str(err),
-                 "you used autograd (backward() or torch.autograd.grad): the check runs your function with autograd "
-                 "switched off. Get the gradients from the chain rule, with tensor arithmetic on the errors.")
-            raise
-        need(model.weights.grad is None and model.bias.grad is None,
-             "you called backward(): the point is to get the gradients from the chain rule, without autograd.")
-        need(isinstance(out, (tuple, list)) and len(out) == 2, "return two numbers: grad_w, grad_b.")
-        got = [number("grad_w", out[0]), number("grad_b", out[1])]
+        got = _gradients(mse_gradients, model, X[:n], y[:n], case=f"For {name}")
         want = [reference.weights.grad.item(), reference.bias.grad.item()]
         with torch.no_grad():
-            e = reference(X[:n]) - y[:n]
-            e_line = reference(X[:n]) - (0.7 * X[:n] + 0.3)
-        l1 = [(torch.sign(e) * X[:n]).mean().item(), torch.sign(e).mean().item()]
-        same = lambda a, b: all(close(g, w, 1e-4) for g, w in zip(a, b))  # noqa: E731
-        if same(got, want):
-            continue
-        if same(got, [(2 * e_line * X[:n]).mean().item(), (2 * e_line).mean().item()]):
-            raise Incorrect(f"for {name} your errors compare the predictions with the line 0.7 x + 0.3, not with the "
-                            "labels y: here the labels are noisy, off any line. The error is e = model(X) - y.")
-        if same(got, [-w for w in want]):
-            raise Incorrect(f"for {name} your gradients have the opposite sign of autograd's: the error is "
-                            "e = y_pred - y, prediction minus label.")
-        if same(got, l1):
-            raise Incorrect(f"for {name} you returned the L1 gradients (built from sign(e)): the slope of e² is 2e, "
-                            "which grows with the error.")
-        if same(got, [w / 2 for w in want]):
-            raise Incorrect(f"for {name} your gradients are half of autograd's: the slope of e² is 2e, not e.")
-        if same(got, [n * w for w in want]):
-            raise Incorrect(f"for {name} your gradients are {n} times autograd's: nn.MSELoss averages over the "
-                            f"{n} points, so take the mean, not the sum.")
-        if close(got[1], want[1], 1e-4) and close(got[0], want[1], 1e-4):
-            raise Incorrect(f"for {name} your dL/dw equals dL/db: the chain rule multiplies by de/dw = x for the "
-                            "weight (and by 1 for the bias).")
-        raise Incorrect(f"for {name}: yours {got[0]:.4f}, {got[1]:.4f}, autograd's {want[0]:.4f}, {want[1]:.4f}. "
-                        "Apply the chain rule to (1/N) Σ (w xᵢ + b - yᵢ)².")
-    return "the chain rule agrees with autograd on every case: errors all negative, all positive, and mixed."
+            e, e_line = reference(X[:n]) - y[:n], reference(X[:n]) - (0.7 * X[:n] + 0.3)
+        results.append((got, want, e, e_line, X[:n], n))
+        if first_wrong is None and not _same(got, want):
+            first_wrong = f"for {name}: yours {got[0]:.4f}, {got[1]:.4f}, autograd's {want[0]:.4f}, {want[1]:.4f}."
+    if first_wrong is None:
+        return ("your gradients agree with autograd's on every case: errors all negative, all positive and mixed, "
+                "on 40, 50 and 10 points. (A central difference would agree too, because this loss is a quadratic "
+                "in w and b; the chain rule is what gives the exact formula, for any loss.)")
+    mistake = _mse_mistake(results)
+    raise Incorrect(mistake or f"{first_wrong} Apply the chain rule to (1/N) Σ (w xᵢ + b - yᵢ)².")
 
 
 q3 = _ex.problem(
@@ -308,7 +404,7 @@ q3 = _ex.problem(
     task="The notebook derived the L1 gradients by hand. Do the same for the MSE loss "
          "L = (1/N) Σ (w xᵢ + b - yᵢ)²: write `mse_gradients(model, X, y)` that returns dL/dw and dL/db of a "
          "`LinearRegressionModel`, from the chain rule, without autograd (no `backward()`, no `torch.autograd.grad`: "
-         "the check runs your function with autograd switched off). It compares them with autograd's `.grad` for "
+         "the check refuses them, even behind `torch.enable_grad()`). It compares them with autograd's `.grad` for "
          "models below, above and across the labels, on 40, 50 and 10 points, with labels on the line and noisy "
          "ones.",
     starter='def mse_gradients(model, X, y):\n'
