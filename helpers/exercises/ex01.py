@@ -99,15 +99,16 @@ q1 = _ex.problem(
 
 
 def _check_graph_kept(out: torch.Tensor, given: torch.Tensor, weight: torch.Tensor, case: str) -> None:
-    """A tensor that requires grad comes back still connected to the parameter it was computed from."""
+    """A tensor that records operations for autograd comes back still linked to the parameter it came from."""
     if not given.requires_grad:
         return
-    need(out.requires_grad, f"{case}, what you returned no longer requires grad: .detach(), torch.tensor(...) or "
-                            ".tolist() cut it off the graph, so loss.backward() on it could never reach the model. "
-                            "Change only the shape.")
+    need(out.requires_grad, f"{case}, what you returned no longer records operations for autograd (its "
+                            "requires_grad is False): .detach(), torch.tensor(...) or .tolist() drop that record, so "
+                            "training could never work back from it to the model's parameters. Change only the shape.")
     grad = torch.autograd.grad(out.sum(), weight, allow_unused=True)[0]
     need(grad is not None and close(grad, given.detach().sum() / weight.detach()),
-         f"{case}, the gradient from what you returned back to the model is wrong: change only the shape.")
+         f"{case}, autograd's record from what you returned back to the model's parameter is wrong: change only "
+         "the shape.")
 
 
 def _check_as_samples(as_samples: object) -> str:
@@ -121,8 +122,10 @@ def _check_as_samples(as_samples: object) -> str:
              (torch.arange(3.0).reshape(1, 3), "a table of 1 sample with 3 features"),
              (torch.tensor([2, 0, 1, 2]), "a flat tensor of 4 integer class labels (int64)"),
              (torch.tensor([[3, 1], [0, 2], [1, 1]]), "a table of 3 samples with 2 integer features (int64)"),
-             (weight * torch.arange(5.0), "a model's flat prediction of 5 values, which requires grad"),
-             (weight * torch.arange(5.0).unsqueeze(1), "a model's prediction of 5 samples, which requires grad")]
+             (weight * torch.arange(5.0),
+              "a model's flat prediction of 5 values, which records operations for autograd"),
+             (weight * torch.arange(5.0).unsqueeze(1),
+              "a model's prediction of 5 samples, which records operations for autograd")]
     for t, what in cases:
         case = f"For {what}, shape {shape(t)}"
         want = t.unsqueeze(1) if t.ndim == 1 else t
@@ -131,8 +134,8 @@ def _check_as_samples(as_samples: object) -> str:
             out = tensor(f"as_samples(t) for shape {shape(t)}", call(as_samples, given, case=case))
         except Incorrect as err:
             need("requires grad" not in str(err).partition("your code raised")[2],
-                 f"{err} A round trip through NumPy or a list cannot carry the graph (and .detach() would cut it): "
-                 "change the shape of the tensor itself.")
+                 f"{err} A round trip through NumPy or a list cannot keep the record for autograd (and .detach() "
+                 "would drop it): change the shape of the tensor itself.")
             raise
         need(given.shape == t.shape and torch.equal(given, t), f"{case}, your function changed the tensor it was "
              f"given into shape {shape(given)} (an in-place method, with a trailing _ such as unsqueeze_): the "
@@ -163,10 +166,10 @@ q2 = _ex.problem(
     task="Write `as_samples(t)`: a flat `[N]` tensor comes back as a column `[N, 1]`; a 2-D tensor, whether it "
          "has one feature column (`[N, 1]`) or several (`[N, 3]`), comes back as it is. With it, "
          "`as_samples(y_flat) - y` cannot broadcast into a table by surprise. Only the shape may change: the "
-         "numbers, their dtype (integer labels stay integers) and the link to the graph (a model's prediction that "
-         "requires grad still requires it) stay as they were. The check tries flat tensors, columns and tables of "
-         "three features, of several sizes (one sample too), integer labels and predictions that require grad, and "
-         "that the tensor you are given is left as it was.",
+         "numbers, their dtype (integer labels stay integers) and the record for autograd (a model's prediction "
+         "that records operations, `requires_grad=True`, still does) stay as they were. The check tries flat "
+         "tensors, columns and tables of three features, of several sizes (one sample too), integer labels and "
+         "predictions that record operations, and that the tensor you are given is left as it was.",
     starter='def as_samples(t):\n'
             '    """Return t with one row per sample: a flat [N] becomes [N, 1]; a 2-D tensor stays as it is."""\n'
             '    if ____:\n'
@@ -195,8 +198,8 @@ def _check_two_features(n: int, X: torch.Tensor, y: torch.Tensor, case: str) -> 
                                       "PyTorch wants one row per sample and one column per feature.")
     need(X.shape == (n, 2), f"{case}, X has shape {shape(X)}, expected [{n}, 2]: {n} samples, 2 features each.")
     need(X.dtype == torch.float32, f"{case}, X is {X.dtype}: use float32, what torch.rand gives.")
-    need(not X.requires_grad, f"{case}, X requires grad: data are fixed numbers, not parameters to learn. Draw it "
-                              "without requires_grad=True.")
+    need(not X.requires_grad, f"{case}, X records operations for autograd (requires_grad=True): data are fixed "
+                              "numbers, not parameters to learn. Draw it without requires_grad=True.")
     need(bool(((X >= 0) & (X < 1)).all()), f"{case}, X has values outside [0, 1): draw them with torch.rand.")
     need(n == 1 or not torch.equal(X[:, 0], X[:, 1]), f"{case}, both features hold the same numbers: draw all "
                                                       f"{n} x 2 numbers at once.")
@@ -206,9 +209,9 @@ def _check_two_features(n: int, X: torch.Tensor, y: torch.Tensor, case: str) -> 
     need(y.shape == (n, 1), f"{case}, y has shape {shape(y)}, expected [{n}, 1]: one label per sample.")
     need(y.dtype == torch.float32, f"{case}, y is {y.dtype}: keep the labels float32, like X (a float64 weight "
                                    "tensor or .double() changes it).")
-    need(not y.requires_grad, f"{case}, y requires grad: it was computed from a tensor that requires grad, so it "
-                              "carries a graph. Labels are fixed numbers: compute them from plain numbers or "
-                              "tensors without requires_grad=True.")
+    need(not y.requires_grad, f"{case}, y records operations for autograd (requires_grad=True): it was computed "
+                              "from a tensor made with requires_grad=True. Labels are fixed numbers: compute them "
+                              "from plain numbers or tensors without requires_grad=True.")
     need(not close(y, -3 * X[:, :1] + 2 * X[:, 1:] + 1), f"{case}, y uses the weights the wrong way round: "
                                                          "2 belongs to the first feature (column 0), -3 to the second.")
     need(not close(y, want - 1), f"{case}, y is 2 x1 - 3 x2: the + 1 is missing.")
@@ -259,7 +262,8 @@ q3 = _ex.problem(
     task="The notebook's data has one feature. Write `make_two_feature_data(n, seed)` for data with **two**: "
          "`X` holds `n` samples of 2 features each, uniform in [0, 1): the first `2 * n` numbers `torch.rand` "
          "draws from a `torch.Generator` seeded with `seed` itself. `y` holds their labels on y = 2 x1 - 3 x2 + 1, "
-         "where x1 and x2 are a sample's first and second feature. Both are float32 data (neither requires grad). "
+         "where x1 and x2 are a sample's first and second feature. Both are plain float32 data, recording nothing for "
+         "autograd. "
          "Return `X, y`. The check calls it for several n and seeds: the shapes, the labels of every row, the same "
          "data for the same seed, the generator's numbers, and torch's global random numbers left alone.",
     starter='def make_two_feature_data(n, seed):\n'

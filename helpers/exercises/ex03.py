@@ -361,7 +361,8 @@ q3 = _ex.problem(
          "(`linear_layer.weight`, `linear_layer.bias`), to the given weight and bias exactly, **in place**. The "
          "check calls it on models of both classes, both the ones this notebook defines and helpers' of the same "
          "names (later notebooks use those), with several values, and checks the parameter objects stay the same "
-         "ones (an optimizer holds them), keep their shapes, still require gradients and get no .grad.",
+         "ones (an optimizer holds them), keep their shapes, still require gradients, and hold no gradient "
+         "(their `.grad` stays `None`).",
     starter='def set_line(model, weight, bias):\n'
             '    """Set a one-feature line model\'s weight and bias in place, whatever its parameters are called."""\n'
             '    ____',
