@@ -77,11 +77,16 @@ def _explain_q1(n: int, world_size: int, shuffle: bool, seed: int, epoch: int, d
                     f"order out in turn, rank r taking positions r, r + world_size, r + 2 * world_size, ...")
     if shuffle and all(g == _sampler(n, world_size, r, False, seed, epoch, drop_last) for r, g in enumerate(got)):
         return f"{case}, rank 0 got {got[0]}, in order: with shuffle=True, shuffle the order first."
+    r = next(r for r in range(world_size) if got[r] != want[r])  # the first rank that differs
+    if shuffle and r > 0 and got[r] == _sampler(n, world_size, r, shuffle, seed + r, epoch, drop_last):
+        return (f"{case}, rank {r} got {got[r]}; DistributedSampler gives {want[r]}: rank {r} shuffled with a seed of "
+                "its own. Every rank must draw the same permutation (from seed + epoch, without the rank), or the "
+                "ranks' shares overlap and leave samples out.")
     if shuffle:
-        return (f"{case}, rank 0 got {got[0]}; DistributedSampler gives {want[0]}. Draw the order with "
+        return (f"{case}, rank {r} got {got[r]}; DistributedSampler gives {want[r]}. Draw the order with "
                 "torch.randperm(n, generator=...), from a torch.Generator seeded with seed + epoch.")
-    return (f"{case}, rank 0 got {got[0]}, rank {world_size - 1} got {got[-1]}; DistributedSampler gives {want[0]} "
-            f"and {want[-1]}. The padding repeats the order from its start.")
+    return (f"{case}, rank {r} got {got[r]}; DistributedSampler gives {want[r]}. The padding repeats the order from "
+            "its start.")
 
 
 def _check_rank_indices(rank_indices: object) -> str:
@@ -171,6 +176,10 @@ def _check_average(average_gradients: object) -> str:
         mean = [sum(g[i] for g in own) / world_size for i in range(len(own[0]))]
         grads = [[p.grad for _, p in params] for params in named]
         if all(close(g, mean[i]) for row in grads for i, g in enumerate(row)):
+            shared = next((i for i in range(len(mean)) if len({row[i].data_ptr() for row in grads}) < world_size), None)
+            need(shared is None, f"For {world_size} ranks, the copies' `{named[0][shared or 0][0]}.grad` share one "
+                 "tensor: in separate processes every rank holds its own, and here a later in-place change on one "
+                 "copy (clipping, p.grad.zero_()) would change them all. Give every copy a tensor of its own.")
             continue
         where = f"For {world_size} ranks"
         need(not all(close(g, world_size * mean[i]) for row in grads for i, g in enumerate(row)),
@@ -193,7 +202,8 @@ q2 = _ex.problem(
     task="Simulate DDP's all-reduce in one process: `models` is a list of identical copies of a model (one per "
          "rank), each holding in `.grad` the gradient of its own batch. Write `average_gradients(models)` so that "
          "afterwards every copy holds, for every parameter, the mean of that parameter's gradients over all the "
-         "copies. The check uses 2, 3 and 4 simulated ranks of a small two-layer network.",
+         "copies, in a tensor of its own (as separate processes would). The check uses 2, 3 and 4 simulated "
+         "ranks of a small two-layer network.",
     starter='def average_gradients(models):\n'
             '    """Give every model the mean over all models of each parameter\'s gradient."""\n'
             '    for params in zip(*(model.parameters() for model in models)):  # one parameter, in every model\n'
@@ -215,30 +225,59 @@ q2 = _ex.problem(
 # q3 · transfer: gradient accumulation, the same averaging in one process ------------------------------------------
 
 
+_OUTPUTS = 4  # the small net's outputs: a number no case's count of micro-batches equals
+
+
 def _accumulation_case(seed: int, sizes: tuple[int, ...]) -> tuple[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
     """A small net and micro-batches of the given sizes."""
     torch.manual_seed(seed)
-    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
-    X, y = torch.randn(sum(sizes), 3), torch.randn(sum(sizes), 2)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, _OUTPUTS))
+    X, y = torch.randn(sum(sizes), 3), torch.randn(sum(sizes), _OUTPUTS)
     return net, list(zip(X.split(list(sizes)), y.split(list(sizes))))
 
 
-def _step_on(net: nn.Module, X: torch.Tensor, y: torch.Tensor, scale: float = 1.0) -> list[torch.Tensor]:
-    """A copy of net after one SGD(0.1) step on the loss of (X, y) times scale; returns its parameters."""
+def _step_on(net: nn.Module, X: torch.Tensor, y: torch.Tensor, scale: float = 1.0,
+             loss_fn: nn.Module | None = None) -> list[torch.Tensor]:
+    """A copy of net after one SGD(0.1) step on loss_fn(X, y) (MSE unless given) times scale; returns its parameters."""
     copy_ = copy.deepcopy(net)
-    (nn.functional.mse_loss(copy_(X), y) * scale).backward()
+    ((loss_fn or nn.MSELoss())(copy_(X), y) * scale).backward()
     with torch.no_grad():
         return [p - 0.1 * p.grad for p in copy_.parameters()]
 
 
-def _run_learner(accumulated_step: object, net: nn.Module, batches: list, calls: int, case: str) -> tuple:
+def _run_learner(accumulated_step: object, net: nn.Module, batches: list, calls: int, case: str,
+                 loss_fn: nn.Module | None = None) -> tuple:
     """Call the learner's step `calls` times on a copy of net; return (parameters, returned values, steps taken)."""
     model = copy.deepcopy(net)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     steps, step = [], optimizer.step
     optimizer.step = lambda *a, **k: (steps.append(1), step(*a, **k))[1]  # count the optimizer's steps
-    out = [call(accumulated_step, model, optimizer, nn.MSELoss(), batches, case=case) for _ in range(calls)]
+    out = [call(accumulated_step, model, optimizer, loss_fn or nn.MSELoss(), batches, case=case) for _ in range(calls)]
     return [p.detach() for p in model.parameters()], out, len(steps)
+
+
+def _explain_step(net: nn.Module, batches: list, got: list[torch.Tensor], case: str) -> str:
+    """Why the learner's step (not one on all the samples at once) went wrong, as far as it can be told."""
+    sizes = [len(Xb) for Xb, _ in batches]
+    X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    if all(close(g, w) for g, w in zip(got, _step_on(net, X, y, len(sizes)))):
+        return (f"{case}, the step is {len(sizes)} times too large: the gradients of the micro-batches' mean losses "
+                "add up; scale each loss by its share of the samples before backward().")
+    if all(close(g, w) for g, w in zip(got, _step_on(net, X, y, _OUTPUTS))):
+        return (f"{case}, the step is {_OUTPUTS} times too large, as many times as y has columns: the squared errors "
+                f"were added over the {_OUTPUTS} outputs, where loss_fn averages over every number of y. Compute each "
+                "micro-batch's loss with loss_fn.")
+    last_X, last_y = batches[-1]
+    if len(sizes) > 1 and any(all(close(g, w) for g, w in zip(got, _step_on(net, last_X, last_y, scale)))
+                              for scale in (1.0, len(last_X) / len(X))):
+        return (f"{case}, only the last micro-batch counted: zero the gradients once, before the loop, so that the "
+                "micro-batches' gradients add up in .grad.")
+    equal = [_step_on(net, Xb, yb, 1 / len(sizes)) for Xb, yb in batches]
+    if len(set(sizes)) > 1 and all(close(g, sum(e[i] for e in equal) - (len(sizes) - 1) * p.detach())
+                                   for i, (g, p) in enumerate(zip(got, net.parameters()))):
+        return (f"{case}, you divided each loss by the number of micro-batches: right only when they are the same "
+                "size. Weight each micro-batch's loss by len(X) / (the number of samples in all).")
+    return f"{case}, the parameters after your step differ from one SGD step on all {len(X)} samples."
 
 
 def _check_accumulation(accumulated_step: object) -> str:
@@ -252,28 +291,19 @@ def _check_accumulation(accumulated_step: object) -> str:
         got, out, steps = _run_learner(accumulated_step, net, batches, 1, case)
         need(steps == 1, f"{case}, optimizer.step() ran {steps} times: call it once, after every micro-batch has "
                          "added its gradient.")
-        if all(close(g, w) for g, w in zip(got, _step_on(net, X, y))):
-            loss = out[0]
-            need(not isinstance(loss, torch.Tensor), f"{case}, you returned a tensor: return the loss as a Python "
-                                                     "number (.item()).")
-            want = nn.functional.mse_loss(net(X), y).item()
-            need(close(number("the returned loss", loss), want), f"{case}, you returned {number('loss', loss):.5f}; "
-                 f"the mean loss over all {len(X)} samples, before the step, is {want:.5f}.")
-            continue
-        if all(close(g, w) for g, w in zip(got, _step_on(net, X, y, len(sizes)))):
-            raise Incorrect(f"{case}, the step is {len(sizes)} times too large: the gradients of the micro-batches' "
-                            "mean losses add up; scale each loss by its share of the samples before backward().")
-        last_X, last_y = batches[-1]
-        if len(sizes) > 1 and any(all(close(g, w) for g, w in zip(got, _step_on(net, last_X, last_y, scale)))
-                                  for scale in (1.0, len(last_X) / len(X))):
-            raise Incorrect(f"{case}, only the last micro-batch counted: zero the gradients once, before the loop, "
-                            "so that the micro-batches' gradients add up in .grad.")
-        equal = [_step_on(net, Xb, yb, 1 / len(sizes)) for Xb, yb in batches]
-        if len(set(sizes)) > 1 and all(close(g, sum(e[i] for e in equal) - (len(sizes) - 1) * p.detach())
-                                       for i, (g, p) in enumerate(zip(got, net.parameters()))):
-            raise Incorrect(f"{case}, you divided each loss by the number of micro-batches: right only when they are "
-                            "the same size. Weight each micro-batch's loss by len(X) / (the number of samples in all).")
-        raise Incorrect(f"{case}, the parameters after your step differ from one SGD step on all {len(X)} samples.")
+        need(all(close(g, w) for g, w in zip(got, _step_on(net, X, y))), _explain_step(net, batches, got, case))
+        loss = out[0]
+        need(not isinstance(loss, torch.Tensor), f"{case}, you returned a tensor: return the loss as a Python number "
+                                                 "(.item()).")
+        want = nn.functional.mse_loss(net(X), y).item()
+        need(close(number("the returned loss", loss), want), f"{case}, you returned {number('loss', loss):.5f}; "
+             f"the mean loss over all {len(X)} samples, before the step, is {want:.5f}.")
+    net, batches = _accumulation_case(5, (6, 2))
+    X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    got, _, _ = _run_learner(accumulated_step, net, batches, 1, "With loss_fn = nn.L1Loss()", nn.L1Loss())
+    need(all(close(g, w) for g, w in zip(got, _step_on(net, X, y, loss_fn=nn.L1Loss()))),
+         "With loss_fn = nn.L1Loss() (a mean too), your step differs from one step on all the samples, though it was "
+         "right with nn.MSELoss(): compute each micro-batch's loss with loss_fn, not with a formula of your own.")
     net, batches = _accumulation_case(4, (4, 4))
     X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
     got, _, _ = _run_learner(accumulated_step, net, batches, 2, "Called twice")
@@ -284,7 +314,8 @@ def _check_accumulation(accumulated_step: object) -> str:
     need(all(close(g, w) for g, w in zip(got, _step_on(after_one, X, y))),
          "called twice, the second step also used the first call's gradients: zero them at the start of the step.")
     return ("one optimizer step equal to a step on all the samples at once, for micro-batches of equal and of unequal "
-            "sizes: each loss weighted by its share, the gradients added up in .grad, zeroed once per step.")
+            "sizes and for two loss functions: each loss weighted by its share, the gradients added up in .grad, "
+            "zeroed once per step.")
 
 
 q3 = _ex.problem(
@@ -295,7 +326,7 @@ q3 = _ex.problem(
          "possibly of different sizes; do one optimizer step whose update equals one step on all their samples "
          "together (with `loss_fn` a mean, like `nn.MSELoss()`), and return the loss over all the samples, before the "
          "step, as a Python number. The check compares with a step on the whole batch, for micro-batches of equal and "
-         "of unequal sizes, and calls your step twice.",
+         "of unequal sizes and with two loss functions, and calls your step twice.",
     starter='def accumulated_step(model, optimizer, loss_fn, micro_batches):\n'
             '    """One optimizer step on all the samples of micro_batches, one micro-batch at a time."""\n'
             '    model.train()\n'
