@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -17,58 +18,121 @@ _ex = Exercises("ex05")
 bind = _ex.bind
 
 
-def _dropout_model(seed: int = 0) -> nn.Module:
-    """A small model whose dropout layer makes training-mode outputs random; left in training mode."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 1)).train()
+def _dropouts(model: nn.Module) -> list[nn.Dropout]:
+    """The model's dropout layers."""
+    return [m for m in model.modules() if isinstance(m, nn.Dropout)]
 
 
-def _no_graph(out: object, what: str, graphs: list[bool]) -> torch.Tensor:
+@contextlib.contextmanager
+def _watched(model: nn.Module) -> Iterator[tuple[list[bool], list[tuple[bool, bool]]]]:
+    """Record, while open, whether each pass through a dropout layer had it on (training mode), and for each
+    forward pass of the model whether its output recorded a graph and whether it is an inference tensor."""
+    dropout_on: list[bool] = []
+    outputs: list[tuple[bool, bool]] = []
+    handles = [d.register_forward_pre_hook(lambda m, _: dropout_on.append(m.training)) for d in _dropouts(model)]
+    handles.append(model.register_forward_hook(
+        lambda m, _, out: outputs.append((out.requires_grad, out.is_inference()))))
+    try:
+        yield dropout_on, outputs
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _in_training(model: nn.Module) -> bool:
+    """True if any layer of the model is in training mode."""
+    return any(m.training for m in model.modules())
+
+
+def _check_modes(model: nn.Module, arrived_training: bool, ps: list[float], dropout_on: list[bool], who: str) -> None:
+    """Dropout off by eval mode (p unchanged), and a model that arrived in eval mode left in eval mode.
+
+    The rule of all three exercises: predict in eval mode; leave a model that came in eval mode in eval mode."""
+    now = [d.p for d in _dropouts(model)]
+    need(now == ps, f"you set the dropout layers' p from {ps[0]} to {now[0]} instead of switching {who} to eval "
+                    "mode: that changes the model for good (training it afterwards runs without dropout), and layers "
+                    "that eval mode also switches, such as batch normalisation, stay in training mode. Call "
+                    "model.eval() and leave p alone.")
+    if any(dropout_on):
+        need(arrived_training, f"{who} arrived in eval mode, but its dropout layer was on when it predicted: your "
+                               "code switched it into training mode (model.train(not model.training) flips the "
+                               "mode, whatever it was). Call model.eval(), which gives eval mode from either.")
+        raise Incorrect(f"{who} arrived in training mode, as training leaves it, and made its predictions with its "
+                        "dropout layer on: call model.eval() before the forward pass.")
+    need(arrived_training or not _in_training(model),
+         f"{who} arrived in eval mode and left in training mode: leave a model that came in eval mode in eval "
+         "mode (better: put back the mode it had, was_training = model.training ... model.train(was_training)).")
+
+
+def _no_graph(out: object, what: str, outputs: list[tuple[bool, bool]]) -> torch.Tensor:
     """Shared checks of a prediction: a tensor with no graph, made under inference mode.
 
-    `graphs` says, for each forward pass of the model, whether its output recorded a graph."""
+    `outputs` says, for each forward pass of the model, whether its output recorded a graph and was an inference
+    tensor."""
     out = tensor(what, out)
     need(not out.requires_grad, f"{what} carries a graph (requires_grad=True): run the model inside "
                                 "`with torch.inference_mode():`.")
     if not out.is_inference():
-        need(not any(graphs), f"{what} has no graph, but only because it was cut off afterwards (.detach()): the "
-                              "forward pass built one first. Switch recording off before the forward pass, with "
-                              "`torch.inference_mode()`, and no graph is built at all.")
+        need(not any(graph for graph, _ in outputs), f"{what} has no graph, but only because it was cut off "
+             "afterwards (.detach()): the forward pass built one first. Switch recording off before the forward "
+             "pass, with `torch.inference_mode()`, and no graph is built at all.")
+        need(not any(inference for _, inference in outputs), f"the model made its predictions inside "
+             "torch.inference_mode(), but what you returned is not an inference tensor: an operation after the "
+             "`with` block (.clone(), arithmetic, .to()) made a new, ordinary tensor from them. Return the "
+             "predictions as the model made them, or do that work inside the block.")
         raise Incorrect(f"{what} was made with autograd switched off (torch.no_grad() or "
                         "torch.set_grad_enabled(False)), but it is not an inference tensor: the lesson predicts "
                         "under torch.inference_mode(), which skips even more bookkeeping.")
     return out
 
 
+def _dropout_model(seed: int = 0) -> nn.Module:
+    """A small model whose dropout layer makes training-mode outputs random; left in training mode."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 1)).train()
+
+
+def _evaluate_once(evaluate: Callable, model: nn.Module, X: torch.Tensor, case: str) -> torch.Tensor:
+    """One call of the learner's evaluate, watched: no graph, an inference tensor, dropout off by eval mode."""
+    arrived, ps = _in_training(model), [d.p for d in _dropouts(model)]
+    with _watched(model) as (dropout_on, outputs):
+        out = call(evaluate, model, X, case=case)
+    out = _no_graph(out, "`evaluate(model, X)`", outputs)
+    _check_modes(model, arrived, ps, dropout_on, "the model")
+    need(out.shape == X.shape, f"the predictions have shape {shape(out)}, expected {shape(X)} like X.")
+    return out
+
+
 def _check_evaluate(evaluate: object) -> str:
     """Eval mode (dropout off) and inference mode, the model's own outputs; a model in eval mode stays there."""
     need(callable(evaluate), "`evaluate` should be a function evaluate(model, X).")
-    model, X, graphs = _dropout_model(), torch.linspace(0, 1, 20).unsqueeze(1), []
-    model.register_forward_hook(lambda module, inputs, output: graphs.append(output.requires_grad))
-    first = call(evaluate, model, X, case="For a model with dropout, left in training mode")
-    first = _no_graph(first, "`evaluate(model, X)`", graphs)
-    restored = model.training
-    second = call(evaluate, model, X, case="Called a second time")
-    need(torch.equal(first, tensor("evaluate(model, X)", second)), "two calls gave different predictions: the "
-         "dropout layer was still active in one of them. Call model.eval() before the forward pass.")
+    model, X = _dropout_model(), torch.linspace(0, 1, 20).unsqueeze(1)
+    first = _evaluate_once(evaluate, model, X, "For a model with dropout, left in training mode")
+    layers = [m.training for m in model.modules()]
+    second = _evaluate_once(evaluate, model, X, "Called a second time")
+    need(torch.equal(first, second), "two calls gave different predictions: the dropout layer was still active in "
+                                     "one of them. Call model.eval() before the forward pass.")
     with torch.no_grad():
         need(close(first, model.eval()(X)), "the predictions differ from the model's own outputs in eval mode.")
-    need(first.shape == (20, 1), f"the predictions have shape {shape(first)}, expected [20, 1] like X.")
     model = _dropout_model(1).eval()
-    call(evaluate, model, X, case="For a model already in evaluation mode")
-    need(not model.training, "a model that was in evaluation mode came back in training mode: leave it in eval "
-                             "mode (or put back the mode it had, model.train(was_training)).")
-    kept = "and the model's own mode put back" if restored else "and the model left in eval mode"
+    third = _evaluate_once(evaluate, model, X, "For a model already in evaluation mode")
+    with torch.no_grad():
+        need(close(third, model(X)), "for a model already in eval mode the predictions differ from its own outputs.")
+    kept = ("and the model's own mode put back" if all(layers) else "and the model left in eval mode" if
+            not any(layers) else "and its layers left in eval mode (model.eval() would also set the model's own "
+                                 "flag, model.training, which still says True)")
     return f"eval mode (dropout off: the same answer twice), inference mode (`is_inference()` is True), {kept}."
 
 
 q1 = _ex.problem(
     _check_evaluate, names=("evaluate",), title="Predictions done right",
     task="Write `evaluate(model, X)`: the model's predictions for `X` in evaluation mode and inside "
-         "`torch.inference_mode()`. The check calls it on a model with a dropout layer, left in training mode: "
-         "two calls must agree, and the result must be an inference tensor. A model that was in evaluation mode "
-         "must not come back in training mode. (Better still, but not required: put back whatever mode the "
-         "model had, which `model.training` tells you.)",
+         "`torch.inference_mode()`. The check calls it on a model with a dropout layer, left in training mode, "
+         "and on one already in evaluation mode: two calls must agree, and the result must be an inference "
+         "tensor. The rule here and in the next two exercises: switch dropout off with evaluation mode (not by "
+         "changing the layers), and a model that arrived in evaluation mode must leave in evaluation mode. "
+         "(Better still, but not required: put back whatever mode the model had, which `model.training` tells "
+         "you.)",
     starter='def evaluate(model, X):\n'
             '    """Predictions of model on X in evaluation mode, without building a graph."""\n'
             '    ____\n'
@@ -88,22 +152,22 @@ q1 = _ex.problem(
 
 
 class _Line(nn.Module):
-    """y = w x + b with fixed numbers, plus a dropout layer that only training mode uses."""
+    """y = w · x + b with fixed numbers (one weight per feature), plus a dropout layer that only training mode uses."""
 
-    def __init__(self, w: float, b: float) -> None:
+    def __init__(self, w: float | list[float], b: float) -> None:
         super().__init__()
-        self.w, self.b, self.dropout = nn.Parameter(torch.tensor(w)), nn.Parameter(torch.tensor(b)), nn.Dropout(0.5)
-        self.modes: list[bool] = []  # for each forward pass: was it in training mode?
+        self.w, self.b = nn.Parameter(torch.tensor(w).reshape(-1)), nn.Parameter(torch.tensor(b))
+        self.dropout = nn.Dropout(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The line, through dropout (recording the mode)."""
-        self.modes.append(self.training)
-        return self.dropout(self.w * x + self.b)
+        """The line, through dropout: shape [N, 1]."""
+        return self.dropout((x * self.w).sum(dim=1, keepdim=True) + self.b)
 
 
-def _batches(sizes: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Consecutive batches of the course's line with the given sizes."""
+def _batches(sizes: list[int], features: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Consecutive batches of the course's line with the given sizes; inputs x (and x² with 2 features)."""
     X, y = helpers.make_line_data()
+    X = torch.cat([X, X ** 2], dim=1) if features == 2 else X
     out, start = [], 0
     for n in sizes:
         out.append((X[start:start + n], y[start:start + n]))
@@ -111,13 +175,21 @@ def _batches(sizes: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return out
 
 
-def _mae_mistake(got: float, batches: list, name: str) -> str:
-    """What a wrong MAE over `batches` most likely did (predictions in eval mode), in words."""
-    with torch.no_grad():
-        preds = [0.5 * bx + 0.35 for bx, _ in batches]
+def _eval_predictions(model: nn.Module, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The model's eval-mode predictions, leaving every layer's mode as it was."""
+    modes = [(m, m.training) for m in model.modules()]
+    with torch.inference_mode():
+        preds = [model.eval()(x) for x in inputs]
+    for m, mode in modes:
+        m.train(mode)
+    return preds
+
+
+def _mae_mistake(got: float, preds: list, batches: list, name: str) -> str:
+    """What a wrong MAE over `batches` most likely did (`preds`: the eval-mode predictions), in words."""
     errors = [p - y for p, (_, y) in zip(preds, batches)]
     e = torch.cat(errors)
-    n, k, want = len(e), len(batches), e.abs().mean().item()
+    n, k, want, features = len(e), len(batches), e.abs().mean().item(), batches[0][0].shape[1]
     per_batch = [b.abs().mean().item() for b in errors]
     # a [n] column against a [n, 1] one: every prediction meets every label of its batch
     crossed = [(p.reshape(1, -1) - y.reshape(-1, 1)).abs() for p, (_, y) in zip(preds, batches)]
@@ -129,10 +201,16 @@ def _mae_mistake(got: float, batches: list, name: str) -> str:
         (e.pow(2).mean().item(), "you returned the mean squared error: MAE takes the absolute error."),
         (e.mean().item(), f"you averaged the signed errors ({got:.4f}): errors above and below the line cancel out. "
                           "Take the absolute value of each error first, .abs()."),
+        (abs(e.mean().item()), f"you took the absolute value of the averaged signed errors ({got:.4f}): errors above "
+                               "and below the line cancel out before .abs() sees them. Take the absolute value of "
+                               "each error first."),
         (e.abs().median().item(), f"you returned the median absolute error ({got:.4f}): the MAE is the mean, the "
                                   "sum divided by the number of points."),
         (e.abs().sum().item() / k, f"you divided the total error by the number of batches ({k}): divide by the "
                                    f"number of points ({n})."),
+        (want / features, f"you divided by the number of numbers in the inputs (X.numel(), {n * features}): with "
+                          f"{features} features per point that is {features} times the number of points ({n}). "
+                          "Count the points with len(y) or X.shape[0]."),
         (e.abs().sum().item() / (k * len(batches[0][1])),
          f"you divided by the number of batches times the size of the first batch ({k} x {len(batches[0][1])}), but "
          f"the batches differ in size: there are {n} points. Count the points of every batch, len(y)."),
@@ -144,31 +222,40 @@ def _mae_mistake(got: float, batches: list, name: str) -> str:
          for v in (sum(c.sum().item() for c in crossed) / n, sum(c.mean().item() * len(c) for c in crossed) / n,
                    sum(c.mean().item() for c in crossed) / k)]
     for value, message in mistakes:
-        if close(got, value, 1e-5) and (k > 1 or "batches" not in message):
+        if close(got, value, 1e-5) and (k > 1 or "batches" not in message) and (features > 1 or "X.numel" not in
+                                                                                 message):
             return f"for {name} {message}"
     return (f"for {name} your MAE is {got:.4f}, expected {want:.4f}: the mean of |prediction - label| over every "
             "point of every batch.")
 
 
+def _one_mae(batched_mae: Callable, model: nn.Module, batches: list, name: str) -> None:
+    """One call of the learner's batched_mae, watched: eval mode, no graph, a Python number, the right value."""
+    arrived, ps = _in_training(model), [d.p for d in _dropouts(model)]
+    preds = _eval_predictions(model, [bx for bx, _ in batches])
+    with _watched(model) as (dropout_on, outputs):
+        got = call(batched_mae, model, batches, case=f"For {name}")
+    need(not isinstance(got, torch.Tensor), "batched_mae returned a tensor: return a Python number (.item()).")
+    got = number("batched_mae(model, batches)", got)
+    _check_modes(model, arrived, ps, dropout_on, "the model")
+    need(not any(graph for graph, _ in outputs), "your predictions carry a graph: make them inside "
+                                                 "`with torch.inference_mode():`.")
+    if not close(got, torch.cat([p - by for p, (_, by) in zip(preds, batches)]).abs().mean().item(), 1e-5):
+        raise Incorrect(_mae_mistake(got, preds, batches, name))
+
+
 def _check_batched_mae(batched_mae: object) -> str:
     """The MAE over every point of uneven batches, in eval and inference mode, as a Python number."""
     need(callable(batched_mae), "`batched_mae` should be a function batched_mae(model, batches).")
-    cases = [("batches of 16, 16 and 8 points", [16, 16, 8]), ("batches of 32, 2 and 6 points", [32, 2, 6]),
-             ("batches of 10 points each", [10, 10, 10, 10]), ("one batch of 5 points", [5])]
-    for name, sizes in cases:
-        batches, model = _batches(sizes), _Line(0.5, 0.35).train()
-        got = call(batched_mae, model, batches, case=f"For {name}")
-        need(not isinstance(got, torch.Tensor), "batched_mae returned a tensor: return a Python number (.item()).")
-        got = number("batched_mae(model, batches)", got)
-        need(not any(model.modes), "the model made its predictions in training mode, so its dropout layer was on "
-                                   "(it arrives in training mode): call model.eval() first, eval mode.")
-        if not close(got, torch.cat([(0.5 * bx + 0.35 - by) for bx, by in batches]).abs().mean().item(), 1e-5):
-            raise Incorrect(_mae_mistake(got, batches, name))
-    probe, seen = _Line(0.5, 0.35).eval(), []
-    probe.register_forward_hook(lambda module, inputs, output: seen.append(output.requires_grad))
-    call(batched_mae, probe, _batches([3, 2]), case="For a model in eval mode")
-    need(not any(seen), "your predictions carry a graph: make them inside `with torch.inference_mode():`.")
-    return "every point counts once, whatever the batch sizes; predictions in eval mode, without a graph."
+    cases = [("batches of 16, 16 and 8 points", [16, 16, 8], 1),
+             ("batches of 32, 2 and 6 points of 2 features", [32, 2, 6], 2),
+             ("batches of 10 points each, of 2 features", [10, 10, 10, 10], 2), ("one batch of 5 points", [5], 1)]
+    for name, sizes, features in cases:
+        model = _Line([0.5, 0.1][:features], 0.35).train()
+        _one_mae(batched_mae, model, _batches(sizes, features), name)
+    _one_mae(batched_mae, _Line(0.5, 0.35).eval(), _batches([3, 2], 1), "a model already in eval mode")
+    return ("every point counts once, whatever the batch sizes and the number of features; predictions in eval "
+            "mode, without a graph.")
 
 
 q2 = _ex.problem(
@@ -176,7 +263,8 @@ q2 = _ex.problem(
     task="Data often comes in batches, and the last batch is usually smaller. Write `batched_mae(model, batches)`: "
          "the mean absolute error over **every point** of a list of `(X, y)` batches, with the predictions made "
          "in evaluation mode and without a graph; return a Python number. The check passes batches of different "
-         "sizes (and equal ones) and a model with a dropout layer left in training mode.",
+         "sizes (and equal ones), inputs with one feature and with two, and a model with a dropout layer left in "
+         "training mode, then one already in evaluation mode (the rule of exercise 1 holds).",
     starter='def batched_mae(model, batches):\n'
             '    """Mean absolute error over every point of a list of (X, y) batches, as a Python number."""\n'
             '    ____  # predictions the right way: evaluation mode, no graph\n'
@@ -196,54 +284,108 @@ q2 = _ex.problem(
 )
 
 
-def _candidates() -> tuple[list[nn.Module], tuple, tuple]:
-    """Four lines with dropout, in training mode, and validation / test data on which they rank differently.
+def _data(kind: str) -> tuple[tuple, tuple]:
+    """Validation and test data: the notebook's split, or other points on which the ways of choosing differ.
 
-    Errors on the validation inputs (0.80-0.88) and the test inputs (0.90-0.98): A = 1.7 x - 0.54 crosses the
-    truth in the middle of the validation inputs (lowest validation MAE, 0.024, but one large error each side);
-    B = 0.7 x + 0.326 is off by 0.026 everywhere (lowest validation MSE); C = 1.0 x + 0.018 crosses it among the
-    test inputs (lowest test MAE, and lowest validation + test MAE); D = 0.4 x + 0.45 is far off everywhere."""
+    The notebook's (inputs 0.80-0.88, 0.90-0.98): A = 1.7 x - 0.54 crosses the truth among the validation inputs
+    (lowest validation MAE, 0.024, with one large error each side); B = 0.7 x + 0.326 is off by 0.026 everywhere
+    (lowest validation MSE, largest error and [N] - [N, 1] MAE); C = 1.0 x + 0.018 crosses it among the test
+    inputs (lowest test MAE); D = 0.4 x + 0.45 is far off everywhere. The other validation data (inputs 0.6-0.9,
+    one label 0.1 below the line): B has the lowest MAE and MSE, C the smallest largest error, D the lowest
+    [N] - [N, 1] MAE, A the highest MAE; the other test data has noisy labels."""
     X, y = helpers.make_line_data()
-    models = [_Line(w, b).train() for w, b in ((1.7, -0.54), (0.7, 0.326), (1.0, 0.018), (0.4, 0.45))]
-    return models, (X[40:45], y[40:45]), (X[45:], y[45:])
+    if kind == "notebook":
+        return (X[40:45], y[40:45]), (X[45:], y[45:])
+    x_val = torch.linspace(0.6, 0.9, 5).unsqueeze(1)
+    y_val = 0.7 * x_val + 0.3
+    y_val[3] -= 0.1
+    return (x_val, y_val), (X[5:10], helpers.make_line_data(noise_std=0.05, seed=1)[1][5:10])
 
 
-def _mae(model: nn.Module, data: tuple, power: int = 1) -> float:
-    """The model's MAE on (X, y) in eval mode (its MSE with power=2), leaving its mode and record as they were."""
-    was_training, modes = model.training, list(model.modes)
-    with torch.inference_mode():
-        value = (model.eval()(data[0]) - data[1]).abs().pow(power).mean().item()
-    model.train(was_training)
-    model.modes[:] = modes
-    return value
+_LINES = ((1.7, -0.54), (0.7, 0.326), (1.0, 0.018), (0.4, 0.45))  # A, B, C, D
+_CALLS = (  # (name, order of the lines, positions that arrive in eval mode, data)
+    ("four candidate lines", [0, 3, 1, 2], (), "notebook"),  # A D B C
+    ("the same lines in another order, two of them in eval mode", [3, 2, 0, 1], (0, 2), "notebook"),  # D C A B
+    ("the same lines on other validation and test data", [2, 0, 3, 1], (), "other"),  # C A D B
+)
 
 
-_ORDERS = ([0, 3, 1, 2], [3, 2, 0, 1])  # A D B C, then D C A B: each way of choosing gives its own pair of indices
+def _measure(model: nn.Module, data: tuple, how: str = "mae") -> float:
+    """The model's error on (X, y) in eval mode, leaving every layer's mode as it was: its MAE, MSE, largest
+    absolute error ("max") or the MAE of a [N] prediction against [N, 1] labels ("crossed")."""
+    (pred,) = _eval_predictions(model, [data[0]])
+    errors = pred.reshape(1, -1) - data[1].reshape(-1, 1) if how == "crossed" else pred - data[1]
+    value = errors.abs().pow(2 if how == "mse" else 1)
+    return (value.max() if how == "max" else value.mean()).item()
+
+
+def _index(index: object) -> int:
+    """The chosen model's position as an int (np.argmin's np.int64 too); a tensor, a bool or a model refused."""
+    need(not isinstance(index, torch.Tensor), f"the index you returned is a tensor ({index!r}): return a Python "
+                                              "int, with .item() or int(...), as the MAE is a Python number.")
+    try:
+        need(not isinstance(index, bool), "")
+        return operator.index(index)
+    except (TypeError, Incorrect):
+        raise Incorrect(f"the first thing returned should be the index of the chosen model (an integer, its "
+                        f"position in the list), got {index!r}.") from None
 
 
 def _answers(choose_and_report: Callable) -> list[tuple[int, float, list, tuple, tuple]]:
-    """Call the learner's function on the candidates in both orders; return (index, test MAE, models, val, test)."""
+    """Call the learner's function for each of _CALLS; return (index, test MAE, models, val, test) for each."""
     answers = []
-    for order, name in zip(_ORDERS, ("four candidate lines", "the same lines in another order")):
-        models, val, test = _candidates()
-        models = [models[i] for i in order]
-        out = call(choose_and_report, models, val, test, case=f"For {name}")
+    for name, order, in_eval, kind in _CALLS:
+        models = [_Line(*_LINES[i]).train(position not in in_eval) for position, i in enumerate(order)]
+        val, test = _data(kind)
+        arrived = [_in_training(m) for m in models]
+        with contextlib.ExitStack() as stack:
+            watched = [stack.enter_context(_watched(m)) for m in models]
+            out = call(choose_and_report, models, val, test, case=f"For {name}")
+        for model, was, (dropout_on, _) in zip(models, arrived, watched):
+            _check_modes(model, was, [0.5], dropout_on, "a model")
         need(isinstance(out, (tuple, list)) and len(out) == 2, "return two things: the index of the chosen model "
                                                                "and its test MAE.")
-        index, reported = out
-        need(not any(any(m.modes) for m in models), "a model made predictions in training mode, so its dropout layer "
-             "was on (the models arrive in training mode, as training leaves them): predict in eval mode, with "
-             "helpers.predict or model.eval().")
-        try:
-            need(not isinstance(index, bool), "")
-            index = operator.index(index)  # an int, np.argmin's np.int64 or torch.argmin's tensor(2)
-        except (TypeError, Incorrect):
-            raise Incorrect(f"the first thing returned should be the index of the chosen model (an integer, its "
-                            f"position in the list), got {index!r}.") from None
+        index, reported = _index(out[0]), out[1]
         need(not isinstance(reported, torch.Tensor), "the test MAE you returned is a tensor: return a Python number "
                                                      "(.item(), or helpers.mae, which returns one).")
         answers.append((index, number("the test MAE", reported), models, val, test))
     return answers
+
+
+def _lowest(values: list[float]) -> int:
+    """The position of the lowest value."""
+    return min(range(len(values)), key=values.__getitem__)
+
+
+def _choice_mistake(chosen: list[int], answers: list) -> str | None:
+    """Which other way of choosing gives the learner's indices in every call, in words (None if none does)."""
+    notebook_val = _data("notebook")[0]
+    ways = {"one-based": [], "notebook": [], "test": [], "crossed": [], "mse": [], "max": [], "worst": []}
+    for _, _, models, val, test in answers:
+        val_mae = [_measure(m, val) for m in models]
+        ways["one-based"].append(_lowest(val_mae) + 1)
+        ways["notebook"].append(_lowest([_measure(m, notebook_val) for m in models]))
+        ways["test"].append(_lowest([_measure(m, test) for m in models]))
+        for how in ("crossed", "mse", "max"):
+            ways[how].append(_lowest([_measure(m, val, how) for m in models]))
+        ways["worst"].append(_lowest([-v for v in val_mae]))
+    messages = {
+        "one-based": "one more than the position of the model with the lowest validation MAE: Python counts list "
+                     "positions from 0.",
+        "notebook": "the best on the notebook's validation split (X_val, y_val), whatever val_data holds: the check "
+                    "passed other validation data too. Measure on the function's argument, val_data.",
+        "test": "the best on the *test* set (alone, or added to the validation MAE). Choose on the validation set "
+                "alone: the test set only reports, once, on the model already chosen.",
+        "crossed": "the best by an MAE of predictions of shape [N] against labels of shape [N, 1] (a .squeeze() on "
+                   "one side only): they broadcast to [N, N] and compare every prediction with every label. Keep "
+                   "both [N, 1], as helpers.predict returns them.",
+        "mse": "the one with the lowest validation *MSE*; the task chooses by MAE. The two can disagree: MSE punishes "
+               "a few large errors more than many small ones.",
+        "max": "the one whose largest validation error is smallest (.max() of the errors); the task chooses by the "
+               "MAE, the mean of the absolute errors.",
+        "worst": "the one with the highest validation MAE: a lower error is better.",
+    }
+    return next((messages[way] for way, indices in ways.items() if chosen == indices), None)
 
 
 def _check_choose(choose_and_report: object) -> str:
@@ -251,41 +393,30 @@ def _check_choose(choose_and_report: object) -> str:
     need(callable(choose_and_report), "`choose_and_report` should be a function "
                                       "choose_and_report(models, val_data, test_data).")
     answers = _answers(choose_and_report)
-    lowest = lambda values: min(range(len(values)), key=values.__getitem__)  # noqa: E731
-    ways = {"best": [], "one-based": [], "test": [], "mse": [], "worst": []}
-    for _, _, models, val, test in answers:
-        val_mae = [_mae(m, val) for m in models]
-        ways["best"].append(lowest(val_mae))
-        ways["one-based"].append(lowest(val_mae) + 1)
-        ways["test"].append(lowest([_mae(m, test) for m in models]))
-        ways["mse"].append(lowest([_mae(m, val, 2) for m in models]))
-        ways["worst"].append(lowest([-v for v in val_mae]))
-    chosen, best = [a[0] for a in answers], ways["best"]
+    chosen = [a[0] for a in answers]
+    best = [_lowest([_measure(m, val) for m in models]) for _, _, models, val, _ in answers]
     if chosen != best:
-        i, b = next((i, b) for i, b in zip(chosen, best) if i != b)
-        need(chosen != ways["one-based"], f"you returned {i}, one more than the position of the model with the lowest "
-                                          f"validation MAE ({b}): Python counts list positions from 0.")
-        need(chosen != ways["test"], f"you chose model {i}, the best on the *test* set (alone, or added to the "
-                                     f"validation MAE); the lowest validation MAE is model {b}'s. Choose on the "
-                                     "validation set alone: the test set only reports, once, on the model already "
-                                     "chosen.")
-        need(chosen != ways["mse"], f"you chose model {i}, the one with the lowest validation *MSE*; the task chooses "
-                                    f"by MAE, which picks model {b}. The two can disagree: MSE punishes a few large "
-                                    "errors more than many small ones.")
-        need(chosen != ways["worst"], f"you chose model {i}, the one with the highest validation MAE: a lower error "
-                                      "is better.")
-        need(0 <= i < 4, f"you returned {i}, but the four models are at positions 0 to 3.")
-        raise Incorrect(f"you chose model {i}; the lowest validation MAE is model {b}'s.")
-    for index, reported, models, val, test in answers:
-        test_mae = [_mae(m, test) for m in models]
-        if close(reported, _mae(models[index], val), 1e-5):
-            raise Incorrect(f"you reported the chosen model's validation MAE ({reported:.4f}): report its test MAE, "
-                            "the number nothing was tuned to.")
-        if close(reported, min(test_mae), 1e-5) and not close(reported, test_mae[index], 1e-5):
-            raise Incorrect(f"you reported the best test MAE of all the models ({reported:.4f}): report the test MAE "
-                            "of the model you chose, whatever it is.")
-        need(close(reported, test_mae[index], 1e-5), f"you reported {reported:.4f}; model {index}'s test MAE is "
-                                                     f"{test_mae[index]:.4f}.")
+        (i, b), name = next(((i, b), c[0]) for i, b, c in zip(chosen, best, _CALLS) if i != b)
+        mistake = _choice_mistake(chosen, answers)
+        need(mistake is None, f"for {name} you chose model {i}, {mistake} (The lowest validation MAE is model {b}'s.)")
+        need(0 <= i < 4, f"for {name} you returned {i}, but the four models are at positions 0 to 3.")
+        raise Incorrect(f"for {name} you chose model {i}; the lowest validation MAE is model {b}'s.")
+    notebook_test = _data("notebook")[1]
+    for (index, reported, models, val, test), (name, *_) in zip(answers, _CALLS):
+        test_mae = [_measure(m, test) for m in models]
+        if close(reported, test_mae[index], 1e-5):
+            continue
+        need(not close(reported, _measure(models[index], val), 1e-5),
+             f"you reported the chosen model's validation MAE ({reported:.4f}): report its test MAE, the number "
+             "nothing was tuned to.")
+        need(not close(reported, min(test_mae), 1e-5),
+             f"you reported the best test MAE of all the models ({reported:.4f}): report the test MAE of the model "
+             "you chose, whatever it is.")
+        need(not close(reported, _measure(models[index], notebook_test), 1e-5),
+             f"for {name} you reported the chosen model's MAE on the notebook's test split (X_test, y_test), "
+             f"{reported:.4f}, not on the test_data it was given ({test_mae[index]:.4f}): measure on the function's "
+             "argument.")
+        raise Incorrect(f"for {name} you reported {reported:.4f}; model {index}'s test MAE is {test_mae[index]:.4f}.")
     return ("chosen on the validation set by MAE, reported on the test set. Here the test set, or the validation "
             "MSE, would have chosen another model: the data you choose on and the metric you choose by decide.")
 
@@ -293,10 +424,11 @@ def _check_choose(choose_and_report: object) -> str:
 q3 = _ex.problem(
     _check_choose, names=("choose_and_report",), title="Choose on validation, report on test", transfer=True,
     task="Write `choose_and_report(models, val_data, test_data)`: given a list of trained models and two "
-         "`(X, y)` pairs, choose the model with the lowest validation MAE and return its index in the list and "
-         "its test MAE (a Python number). The check gives four candidate lines, each with a dropout layer and left "
-         "in training mode, as training leaves them; ranked by test MAE, or by validation MSE, they come in "
-         "another order than by validation MAE.",
+         "`(X, y)` pairs, choose the model with the lowest validation MAE and return its index in the list (a "
+         "Python int) and its test MAE (a Python number), measured on the data it is given: the check passes the "
+         "notebook's split and other data. It gives four candidate lines, each with a dropout layer, most left in "
+         "training mode as training leaves them, some in evaluation mode (the rule of exercise 1 holds); ranked "
+         "by test MAE, or by validation MSE, they come in another order than by validation MAE.",
     starter='def choose_and_report(models, val_data, test_data):\n'
             '    """The index of the model with the lowest validation MAE, and that model\'s test MAE."""\n'
             '    val_maes = ____\n'
