@@ -89,6 +89,18 @@ HARD_CODED = '''def time_on_device(fn, sync, repeats=5, warmup=2):
     return statistics.median(seconds)'''
 
 SOLUTION_TIMED = "        seconds.append(time.perf_counter() - start)\n"
+MEDIAN = "statistics.median(seconds)"
+
+PER_CLASS = """def per_class_accuracy(y_pred, y, num_classes):
+    {}
+    total = torch.bincount(y, minlength=num_classes)
+    return {}"""
+CACHED_TOTALS = """_totals = {}
+def per_class_accuracy(y_pred, y, num_classes):
+    if num_classes not in _totals:
+        _totals[num_classes] = torch.bincount(y, minlength=num_classes)
+    return torch.bincount(y[y_pred == y], minlength=num_classes) / _totals[num_classes]"""
+RIGHT_BY_WEIGHTS = "right = torch.bincount(y, weights=(y_pred == y).float(), minlength=num_classes)"
 
 
 class TestEx11(ExerciseModule):
@@ -113,6 +125,19 @@ class TestEx11(ExerciseModule):
         ("q1", (SOLUTION_TIMED, "        seconds.append(start - time.perf_counter())\n"), "negative"),
         ("q1", IN_NANOSECONDS.format(scale=""), "nanoseconds"),
         ("q1", ("statistics.median(seconds)", "statistics.median(seconds) * 1000"), "milliseconds"),
+        # found by a red-team read: middle statistics that agree with the median on odd counts; a CPU-time clock;
+        # helpers' time_it, which neither calls sync() nor reads the clock the check controls
+        ("q1", (MEDIAN, "sum(sorted(seconds)[1:-1]) / (len(seconds) - 2)"), "without the fastest and the slowest"),
+        ("q1", (MEDIAN, "sorted(seconds)[len(seconds) // 2]"), "the upper of the two middle times"),
+        ("q1", (MEDIAN, "torch.tensor(seconds, dtype=torch.float64).median().item()"),
+         "the lower of the two middle times, as torch.median"),
+        ("q1", (MEDIAN, "statistics.median_low(seconds)"), "the lower of the two middle times"),
+        ("q1", (MEDIAN, "sorted(seconds)[(len(seconds) - 1) // 2]"), "the lower of the two middle times"),
+        ("q1", ("time.perf_counter()", "time.process_time()"), "time.process_time(), which counts only the CPU time"),
+        ("q1", ("time.perf_counter()", "time.thread_time()"), "time.thread_time(), which counts only the CPU time"),
+        ("q1", "from helpers.profiling import time_it\n\ndef time_on_device(fn, sync, repeats=5, warmup=2):\n"
+               "    return time_it(fn, repeats=repeats, warmup=warmup).median",
+         "helpers' time_it: it never calls sync()"),
         ("q2", ("total - 2 * widths[0] * widths[1] * batch", "total"), "needs no gradient"),
         ("q2", FORWARD_ONLY, "the forward pass alone"),
         ("q2", FORWARD_ONLY.replace("return sum", "return 2 * sum"), "two gradients"),
@@ -132,6 +157,20 @@ class TestEx11(ExerciseModule):
         ("q3", LOOP_OVER_CLASSES, "a Python loop over the classes"),
         ("q3", ("right = torch.bincount(y[y_pred == y], minlength=num_classes)", "right = (y_pred == y).sum()"),
          "between 0 and 1"),
+        # found by a red-team read: the caller's labels changed in place; state kept between calls; nan for a class
+        # with images but none right; the result returned as a NumPy array; integer division
+        ("q3", PER_CLASS.format(RIGHT_BY_WEIGHTS.replace("(y_pred == y)", "y_pred.eq_(y)"), "right / total"),
+         "changed the `y_pred` it was given (eq_)"),
+        ("q3", PER_CLASS.format("y_pred[y_pred != y] = num_classes\n    right = torch.bincount(y_pred, "
+                                "minlength=num_classes + 1)[:num_classes]", "right / total"),
+         "changed the `y_pred` it was given (__setitem__)"),
+        ("q3", CACHED_TOTALS, "an earlier call's labels"),
+        ("q3", PER_CLASS.format("right = torch.bincount(y[y_pred == y], minlength=num_classes).float()",
+                                "torch.where(right == 0, torch.nan, right / total.clamp(min=1))"),
+         "class 17 has 1 image, none predicted right: its accuracy is 0 / 1 = 0, but you returned nan"),
+        ("q3", ("return right / total", "return (right / total).numpy()"), "you returned a NumPy array"),
+        ("q3", ("return right / total", "return right // total"), "integer division"),
+        ("q3", ("return right / total", "return (right / total).tolist()"), "you returned a Python list"),
     ]
 
 
@@ -139,11 +178,13 @@ class TestEx11(ExerciseModule):
 RIGHT = [
     ("q1", IN_NANOSECONDS.format(scale=" / 1e9")),
     ("q1", IMPORTED_BY_NAME),
-    ("q1", ("statistics.median(seconds)", "torch.tensor(seconds).median().item()")),
+    ("q1", (MEDIAN, "(sorted(seconds)[(len(seconds) - 1) // 2] + sorted(seconds)[len(seconds) // 2]) / 2")),
     ("q3", ("return right / total", "return right.double() / total")),
     ("q3", ("return right / total", "return right.float() / total.float()")),
     ("q3", ONE_HOT),
     ("q3", SCATTER_ADD),
+    ("q3", ("return right / total", "return (right / total).half()")),  # any floating dtype, compared at its precision
+    ("q3", PER_CLASS.format(RIGHT_BY_WEIGHTS, "right / total")),
 ]
 
 
@@ -154,7 +195,8 @@ def test_other_right_answers_are_correct(q, edit):
 
 
 def test_a_check_leaves_the_clocks_as_they_were():
-    clocks = {name: getattr(time, name) for name in ("perf_counter", "perf_counter_ns", "time", "monotonic")}
+    clocks = {name: getattr(time, name) for name in ("perf_counter", "perf_counter_ns", "time", "monotonic",
+                                                     "process_time", "thread_time_ns")}
     verdict("ex11", "q1", apply_edit("ex11", "q1", IMPORTED_BY_NAME), TestEx11.names)
     raising = "def time_on_device(fn, sync, repeats=5, warmup=2):\n    raise ValueError('no')"
     verdict("ex11", "q1", raising, TestEx11.names)

@@ -4,7 +4,9 @@ a per-class metric without a Python loop."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -25,7 +27,8 @@ class _FakeDevice:
     """A device like a GPU: fn() only queues work (a millisecond of Python), sync() waits until the work is done.
 
     Its clocks move only when the device is used, so the right answer is known exactly. Every clock reading is
-    recorded: how many calls of fn() came before it, whether queued work was still unfinished, which clock."""
+    recorded: how many calls of fn() came before it, whether queued work was still unfinished, which clock. Its
+    CPU-time clocks (process_time, thread_time) count only the queueing, as a real one ignores the waiting."""
 
     QUEUE = 0.001  # seconds Python needs to queue one call's work
     START = 1000.0  # what perf_counter() reads at first: an arbitrary point, as on a real machine
@@ -33,13 +36,15 @@ class _FakeDevice:
 
     def __init__(self, durations: list[float]) -> None:
         self.now, self.pending, self.durations, self.calls = self.START, 0.0, durations, 0
+        self.cpu, self.syncs, self.callers = 5.0, 0, set()  # CPU seconds used; sync() calls; modules calling fn
         self.reads: list[tuple[int, bool, str, float]] = []  # (calls so far, work still queued, clock, seconds)
 
     def clock(self, name: str) -> Callable[[], float | int]:
-        """The fake of time.<name>: perf_counter, perf_counter_ns, time, time_ns, monotonic or monotonic_ns."""
+        """The fake of time.<name>: a clock of _CLOCKS, or its _ns variant (which counts nanoseconds)."""
 
         def read() -> float | int:
-            seconds = self.now + (self.CALENDAR if name.startswith("time") else 0.0)
+            seconds = self.cpu if name.startswith(("process", "thread")) else self.now
+            seconds += self.CALENDAR if name.startswith("time") else 0.0
             self.reads.append((self.calls, self.pending > 0, name, seconds))
             return round(seconds * 1e9) if name.endswith("_ns") else seconds
 
@@ -47,17 +52,18 @@ class _FakeDevice:
 
     def fn(self) -> None:
         """The function to time: queue the next call's work and return at once."""
-        self.now += self.QUEUE
+        self.now, self.cpu = self.now + self.QUEUE, self.cpu + self.QUEUE
+        self.callers.add(sys._getframe(1).f_globals.get("__name__"))  # e.g. helpers.profiling (time_it)
         self.pending += self.durations[min(self.calls, len(self.durations) - 1)]
         self.calls += 1
 
     def sync(self) -> None:
         """Wait until the queued work has finished (torch.cuda.synchronize() on a GPU)."""
-        self.now += self.pending
-        self.pending = 0.0
+        self.now, self.pending, self.syncs = self.now + self.pending, 0.0, self.syncs + 1
 
 
-_CLOCKS = ("perf_counter", "perf_counter_ns", "time", "time_ns", "monotonic", "monotonic_ns")
+_CLOCKS = tuple(f"{clock}{ns}" for clock in ("perf_counter", "time", "monotonic", "process_time", "thread_time")
+                for ns in ("", "_ns"))
 
 
 @contextlib.contextmanager
@@ -85,8 +91,6 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
     with _fake_clocks(time_on_device, device):
         got = call(time_on_device, device.fn, device.sync, repeats=repeats, warmup=warmup,
                    case=f"{case} on a fake device")
-    timed, q = durations[warmup:warmup + repeats], _FakeDevice.QUEUE
-    want = statistics.median(timed) + q
     need(not (warmup and device.calls == repeats), f"{case}, fn was called {repeats} times, so the warm-up calls "
                                                    "were missing: call fn() `warmup` times, untimed, first.")
     need(device.calls != 7 or warmup + repeats == 7,
@@ -95,9 +99,38 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
     need(device.calls == warmup + repeats, f"{case}, fn was called {device.calls} times, expected {warmup + repeats}: "
                                            f"{warmup} untimed warm-up calls, then {repeats} timed ones.")
     got = number(f"time_on_device(fn, sync, repeats={repeats}, warmup={warmup})", got)
+    _check_clocks(device, got, warmup)
+    readings = [seconds for *_, seconds in device.reads]
+    for scale in (1.0, 1e9):  # seconds, or nanoseconds
+        need(not min(readings) * scale - 1 <= got <= max(readings) * scale + 1,
+             f"you returned {got:.6g}, a reading of the clock (a point in time, counted from an arbitrary start), "
+             "not a duration: subtract the reading taken before the call, time.perf_counter() - start.")
+    need(got >= 0, f"you returned {got:.4g} s, a negative time: a duration is the later reading minus the earlier "
+                   "one, time.perf_counter() - start.")
+    timed, q = durations[warmup:warmup + repeats], _FakeDevice.QUEUE
+    want = statistics.median(timed) + q
+    need(not close(got, want * 1e9, 1e-3), f"you returned {got:.4g}, the median in nanoseconds (perf_counter_ns): "
+                                           "divide by 1e9 to return seconds.")
+    need(not close(got, want * 1e3, 1e-3), f"you returned {got:.4g}, the median in milliseconds: return seconds, as "
+                                           "time.perf_counter() counts them.")
+    if not close(got, want, 1e-3):
+        _name_statistic(case, got, durations, warmup, repeats)
+    return f"{want:g} s"
+
+
+def _check_clocks(device: _FakeDevice, got: float, warmup: int) -> None:
+    """Refuse a reading of a clock other than perf_counter, or one taken while the device still had work queued."""
     clocks = {name.removesuffix("_ns") for _, _, name, _ in device.reads}
-    need(clocks, f"you returned {got:.3g} without reading a clock around the calls: read time.perf_counter() "
-                 "before and after each timed call.")
+    need(clocks or "helpers.profiling" not in device.callers,
+         "you timed with helpers' time_it: it never calls sync(), so it times only the queueing, and it reads a "
+         "clock of its own. Write the loop: sync(), read time.perf_counter(), fn(), sync(), read it again.")
+    need(clocks, f"you returned {got:.3g} without reading time.perf_counter() around the calls"
+                 f"{' and without calling sync()' if not device.syncs else ''}: read it before and after each timed "
+                 "call, with sync() before each reading.")
+    cpu = sorted(clocks & {"process_time", "thread_time"})
+    need(not cpu or len(clocks) > 1, f"you timed with time.{cpu[0] if cpu else ''}(), which counts only the CPU time "
+                                     "of this program: waiting in sync() for the device costs none, so it misses the "
+                                     "device's work. Time with a wall clock, time.perf_counter().")
     need(len(clocks) == 1, f"you read two different clocks ({' and '.join(f'time.{c}()' for c in sorted(clocks))}): "
                            "a duration is the difference of two readings of the same clock, time.perf_counter().")
     need(clocks != {"time"}, "you timed with time.time(), the calendar clock: it can be coarse and the system may "
@@ -107,25 +140,29 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
     busy = [calls for calls, queued, _, _ in device.reads if queued]
     need(not any(calls > warmup for calls in busy),
          "you stopped the clock while the device was still working: fn() only queues its work and returns "
-         f"(in {q * 1000:g} ms here). Call sync() after fn() and before reading the clock, or you time the queueing.")
+         f"(in {device.QUEUE * 1000:g} ms here). Call sync() after fn() and before reading the clock, or you time "
+         "the queueing.")
     need(not busy, "you started the clock while the warm-up's work was still queued, so the first timed call "
                    "also paid for it: call sync() before starting the clock too.")
-    readings = [seconds for *_, seconds in device.reads]
-    for scale, unit in ((1.0, "s"), (1e9, "ns")):
-        need(not min(readings) * scale - 1 <= got <= max(readings) * scale + 1,
-             f"you returned {got:.6g}, a reading of the clock (a point in time, counted from an arbitrary start), "
-             "not a duration: subtract the reading taken before the call, time.perf_counter() - start.")
-    need(got >= 0, f"you returned {got:.4g} s, a negative time: a duration is the later reading minus the earlier "
-                   "one, time.perf_counter() - start.")
-    need(not close(got, want * 1e9, 1e-3), f"you returned {got:.4g}, the median in nanoseconds (perf_counter_ns): "
-                                           "divide by 1e9 to return seconds.")
-    need(not close(got, want * 1e3, 1e-3), f"you returned {got:.4g}, the median in milliseconds: return seconds, as "
-                                           "time.perf_counter() counts them.")
-    if close(got, want, 1e-3):
-        return f"{want:g} s"
+
+
+def _name_statistic(case: str, got: float, durations: list[float], warmup: int, repeats: int) -> None:
+    """Raise Incorrect naming the statistic of the calls' times that `got`, not their median, is."""
+    timed, q = durations[warmup:warmup + repeats], _FakeDevice.QUEUE
+    want = statistics.median(timed) + q
     if close(got, statistics.mean(timed) + q, 1e-3):
         raise Incorrect(f"{case}, you returned the mean of the {repeats} timed calls ({got:g} s): one slow call drags "
                         "it up. Return the median, statistics.median(...).")
+    ordered, half = sorted(timed), repeats // 2
+    for middle, which in ((ordered[half - 1], "lower of the two middle times, as torch.median and "
+                                              "statistics.median_low give"),
+                          (ordered[half], "upper of the two middle times, sorted(seconds)[len(seconds) // 2]")):
+        need(repeats % 2 or not close(got, middle + q, 1e-3),
+             f"{case}, you returned {got:g} s, the {which}: for an even count the median is "
+             f"the mean of the two, {want:g} s, as statistics.median gives.")
+    need(repeats < 3 or not close(got, statistics.mean(ordered[1:-1]) + q, 1e-3),
+         f"{case}, you returned {got:g} s, the mean without the fastest and the slowest call: the median is the "
+         f"middle time, {want:g} s (statistics.median).")
     everything = durations[:warmup + repeats]
     if warmup and any(close(got, f(everything) + q, 1e-3) for f in (statistics.median, statistics.mean)):
         raise Incorrect(f"{case}, you returned {got:g} s: the warm-up calls were timed with the others. Time only "
@@ -135,15 +172,16 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
 
 
 def _check_time_on_device(time_on_device: object) -> str:
-    """Warm-up untimed, sync() before each clock reading, perf_counter, the median; on three fake runs."""
+    """Warm-up untimed, sync() before each clock reading, perf_counter, the median; on four fake runs."""
     need(callable(time_on_device), "`time_on_device` should be a function time_on_device(fn, sync, repeats, warmup).")
     medians = [_run_on_device(time_on_device, durations, repeats, warmup) for durations, repeats, warmup in [
         ([100.0, 100.0, 1.0, 2.0, 30.0, 3.0, 4.0], 5, 2),  # 2 slow warm-up calls, then one slow timed call
         ([50.0, 50.0, 50.0, 2.0, 40.0, 4.0], 3, 3),
         ([3.0, 30.0, 1.0], 3, 0),
+        ([50.0, 60.0, 1.0, 40.0, 2.0, 20.0, 3.0, 10.0], 6, 2),  # an even count: the mean of the two middle times
     ]]
     return (f"untimed warm-up calls, the clock read only after sync(), and the median of the timed calls "
-            f"({', '.join(medians)} on three fake runs): a slow call does not drag it.")
+            f"({', '.join(medians)} on four fake runs): a slow call does not drag it.")
 
 
 q1 = _ex.problem(
@@ -151,7 +189,8 @@ q1 = _ex.problem(
     task="On a GPU, `fn()` only queues the work and returns at once; `torch.cuda.synchronize()` waits until the "
          "work is done. Write `time_on_device(fn, sync, repeats=5, warmup=2)`: call `fn()` `warmup` times untimed, "
          "then time `repeats` calls one by one with `time.perf_counter()`, calling `sync()` wherever the clock "
-         "must not run ahead of the device, and return the median in seconds. The check passes a fake device "
+         "must not run ahead of the device, and return the median in seconds (for an even count, the mean of the "
+         "two middle times, as `statistics.median` gives). The check passes a fake device "
          "whose `fn` queues work and whose `sync` waits for it, with clocks it controls, and calls your function "
          "with other values of `warmup` and `repeats` too.",
     starter='def time_on_device(fn, sync, repeats=5, warmup=2):\n'
@@ -194,7 +233,8 @@ def _mlp(widths: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers[:-1])
 
 
-def _counted_step(widths: list[int], batch: int) -> int:
+@functools.cache  # the same four networks at every check: count each once
+def _counted_step(widths: tuple[int, ...], batch: int) -> int:
     """The FLOPs FlopCounterMode counts for a forward and backward pass of the MLP on inputs without gradients."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -211,7 +251,7 @@ def _check_step_flops(mlp_step_flops: object) -> str:
         case = f"For widths {widths} and a batch of {batch}"
         got = number(f"mlp_step_flops({widths}, {batch})",
                      call(mlp_step_flops, list(widths), batch, case=case))
-        want = _counted_step(widths, batch)
+        want = _counted_step(tuple(widths), batch)
         products = [2 * n_in * n_out * batch for n_in, n_out in zip(widths, widths[1:])]  # one per layer
         forward, bias = sum(products), sum(n_out * batch for n_out in widths[1:])
         if close(got, want):
@@ -266,28 +306,34 @@ q2 = _ex.problem(
 
 
 class _Watched(torch.Tensor):
-    """A tensor that counts the PyTorch operations run on it and refuses to become a Python list or array."""
+    """A tensor that counts the PyTorch operations run on it and notes .tolist(), .numpy() and in-place changes."""
 
-    operations = 0
+    operations, inputs, in_place, converted = 0, (), [], []
+    CHANGES = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__"}
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
-        """Count the operation, then run it as usual."""
+        """Count the operation (noting a conversion, or a change of an input in place), then run it as usual."""
         _Watched.operations += 1
+        name = getattr(func, "__name__", "")
+        if name in ("tolist", "numpy"):
+            _Watched.converted.append(name)
+        if args and any(args[0] is t for t in _Watched.inputs) and (
+                name in cls.CHANGES or (name.endswith("_") and not name.startswith("_"))):
+            _Watched.in_place.append(name)
         return super().__torch_function__(func, types, args, kwargs or {})
 
-    def tolist(self):
-        """Refuse: a loop over a Python list is still a Python loop."""
-        raise Incorrect("your function turned the labels into a Python list (.tolist()) to loop over them: faster than "
-                        "a loop over tensors, but still one Python step per label. Count with tensor operations.")
-
-    def numpy(self, *args, **kwargs):
-        """Refuse: the task is about tensor operations."""
-        raise Incorrect("your function turned the labels into a NumPy array: count with PyTorch's own operations.")
+    @classmethod
+    def watch(cls, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Watched copies of the inputs (the originals stay as they are), with a fresh count."""
+        cls.inputs = tuple(t.clone().as_subclass(cls) for t in inputs)
+        cls.operations, cls.in_place, cls.converted = 0, [], []
+        return cls.inputs
 
 
 def _per_class_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
-    """(description, y_pred, y, num_classes): a small case, a larger one where class 9 never occurs, 50 classes."""
+    """(description, y_pred, y, num_classes): two small cases of 4 classes (class 3 never occurs in the first), a
+    larger one where class 9 never occurs, 50 classes."""
     generator = torch.Generator().manual_seed(0)
 
     def labels(n: int, classes: int, occurring: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -296,63 +342,107 @@ def _per_class_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
         return torch.where(torch.rand(n, generator=generator) < 0.7, y, noise), y
 
     small = (torch.tensor([0, 1, 1, 1, 0, 2, 2, 0]), torch.tensor([0, 0, 1, 1, 1, 2, 2, 2]))
-    return [("For 8 labels of 4 classes", *small, 4), ("For 400 labels of 10 classes", *labels(400, 10, 9), 10),
+    again = (torch.tensor([3, 0, 1, 1, 2, 2, 0, 2]), torch.tensor([3, 0, 3, 1, 2, 1, 3, 2]))
+    return [("For 8 labels of 4 classes", *small, 4), ("Called again, for 8 other labels of 4 classes", *again, 4),
+            ("For 400 labels of 10 classes", *labels(400, 10, 9), 10),
             ("For 200 labels of 50 classes", *labels(200, 50, 50), 50)]
-
-
-def _reference(y_pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Per-class accuracy: right answers of each true class over the images of that class (nan where none)."""
-    return torch.bincount(y[y_pred == y], minlength=num_classes) / torch.bincount(y, minlength=num_classes)
 
 
 MAX_OPERATIONS = 30  # the solution runs 5 tensor operations, whatever the number of labels or classes
 
 
+def _call_watched(per_class_accuracy: Callable, case: str, y_pred: torch.Tensor, y: torch.Tensor,
+                  num_classes: int) -> tuple[torch.Tensor, int]:
+    """The learner's result on watched copies of the labels, and the operations it ran; refuse a conversion, a
+    changed input, a loop, a result that is not a float tensor of one entry per class."""
+    try:
+        got = call(per_class_accuracy, *_Watched.watch(y_pred, y), num_classes, case=case)
+    except Incorrect as err:
+        need("ZeroDivisionError" not in str(err), f"{case}, your code raised ZeroDivisionError: integer division "
+                                                  "(`//`) by 0, the count of a class with no images. `//` would also "
+                                                  "round every accuracy down to 0 or 1: divide with `/`, which gives "
+                                                  "fractions (and nan for 0 / 0).")
+        need(not _Watched.converted, f"{err} (after turning a tensor into a Python list or NumPy array)")
+        raise
+    operations, converted, in_place = _Watched.operations, _Watched.converted, _Watched.in_place
+    kind = {"ndarray": "a NumPy array", "list": "a Python list"}.get(type(got).__name__)
+    need(not kind, f"{case}, you returned {kind}: return the tensor itself, one accuracy per class.")
+    need("tolist" not in converted, "your function turned a tensor into a Python list (.tolist()) to work on it: "
+                                    "faster than a loop over tensors, but still one Python step per element. Count "
+                                    "with tensor operations.")
+    need(not converted, "your function turned a tensor into a NumPy array (.numpy()) to work on it: count with "
+                        "PyTorch's own operations.")
+    changed = [n for n, t, kept in zip(("y_pred", "y"), _Watched.inputs, (y_pred, y)) if not torch.equal(t, kept)]
+    need(not changed, f"{case}, your function changed the `{'` and `'.join(changed)}` it was given"
+                      f"{f' ({in_place[0]})' if in_place else ''}: the caller's labels are lost. Compute new tensors "
+                      "(y_pred == y, not y_pred.eq_(y); a masked copy, not an assignment into the labels).")
+    need(isinstance(got, torch.Tensor), f"{case}, you returned {type(got).__name__}: return a tensor with one "
+                                        "accuracy per class.")
+    need(operations <= MAX_OPERATIONS or operations < len(y), f"{case}, your function ran {operations} tensor "
+         "operations, one or more per label: a Python loop over the labels. Count all the labels at once.")
+    need(operations <= MAX_OPERATIONS, f"{case}, your function ran {operations} tensor operations, several per "
+                                       "class: a Python loop over the classes. One operation can count every "
+                                       "class at once.")
+    need(tuple(got.shape) == (num_classes,), f"{case}, you returned shape {list(got.shape)}, expected "
+                                             f"[{num_classes}]: a class that never occurs still gets its entry "
+                                             "(bincount's minlength).")
+    need(got.is_floating_point(), f"{case}, you returned {got.dtype} values: accuracies are fractions.")
+    return got.as_subclass(torch.Tensor).detach(), operations
+
+
+def _diagnose(case: str, got: torch.Tensor, y_pred: torch.Tensor, y: torch.Tensor, tol: float,
+              earlier: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Raise Incorrect naming what is wrong with `got`, accuracies (float64) that differ from the right ones."""
+    n = len(got)
+    right, total = torch.bincount(y[y_pred == y], minlength=n), torch.bincount(y, minlength=n)
+    want = (right / total).double()
+
+    def same(values: torch.Tensor) -> bool:
+        return torch.allclose(got, values.double(), rtol=tol, atol=tol, equal_nan=True)
+    for right_then, total_then in earlier:
+        need(len(total_then) != n or not any(same(r / t) for r, t in ((right, total_then), (right_then, total),
+                                                                      (right_then, total_then))),
+             f"{case}, you returned values that come from an earlier call's labels: your function keeps something "
+             "between calls (a cache, a global, a default argument). Compute everything from this call's labels.")
+    outside = ((got < 0) | (got > 1)).nonzero().flatten().tolist()
+    if outside:
+        raise Incorrect(f"{case}, class {outside[0]} got {got[outside[0]].item():g}, but an accuracy is a fraction "
+                        "between 0 and 1: `right` should hold one count per class, the images of that class "
+                        "predicted right, never more than the class has.")
+    overall = (y_pred == y).double().mean()
+    need(not same(overall.expand(n)), f"{case}, every class got {overall:.3f}, the overall accuracy: count each "
+                                      "class apart.")
+    need(not same(right / len(y)), f"{case}, you divided each class's right answers by all {len(y)} images: divide "
+                                   "by the images of that class.")
+    absent = (total == 0).nonzero().flatten().tolist()
+    if absent and not torch.isnan(got[absent]).all():
+        raise Incorrect(f"{case}, class {absent[-1]} has no images, so its accuracy is 0 / 0, undefined: return "
+                        f"nan there, as the division gives; you returned {got[absent[-1]].item():g}, which reads "
+                        "as 'every image wrong'.")
+    need(not same(right / torch.bincount(y_pred, minlength=n)),
+         f"{case}, you divided by how often each class was predicted (that is precision): divide by how many images "
+         "of each class there are.")
+    c = int((~torch.isclose(got, want, rtol=tol, atol=tol, equal_nan=True)).nonzero()[0])
+    images = f"class {c} has {total[c]} image{'s' * (total[c] != 1)}"
+    need(not (want[c] == 0 and got[c].isnan()), f"{case}, {images}, none predicted right: its accuracy is 0 / "
+                                                f"{total[c]} = 0, but you returned nan, which is for a class with no "
+                                                "images (0 / 0).")
+    raise Incorrect(f"{case}, {images}, {right[c]} predicted right: its accuracy is {want[c]:.4g}, you returned "
+                    f"{got[c]:.4g}.")
+
+
 def _check_per_class(per_class_accuracy: object) -> str:
-    """The reference's values, from a handful of tensor operations: no loop over the labels or the classes."""
+    """The right values, from a handful of tensor operations: no loop over the labels or the classes, no state."""
     need(callable(per_class_accuracy), "`per_class_accuracy` should be a function "
                                        "per_class_accuracy(y_pred, y, num_classes).")
+    earlier: list[tuple[torch.Tensor, torch.Tensor]] = []  # (right, total) of each case before
     for case, y_pred, y, num_classes in _per_class_cases():
-        want = _reference(y_pred, y, num_classes).double()
-        _Watched.operations = 0
-        got = call(per_class_accuracy, y_pred.as_subclass(_Watched), y.as_subclass(_Watched), num_classes, case=case)
-        operations = _Watched.operations
-        need(isinstance(got, torch.Tensor), f"{case}, you returned {type(got).__name__}: return a tensor with one "
-                                            "accuracy per class.")
-        got = got.as_subclass(torch.Tensor).detach()
-        need(operations <= MAX_OPERATIONS or operations < len(y), f"{case}, your function ran {operations} tensor "
-             "operations, one or more per label: a Python loop over the labels. Count all the labels at once.")
-        need(operations <= MAX_OPERATIONS, f"{case}, your function ran {operations} tensor operations, several per "
-                                           "class: a Python loop over the classes. One operation can count every "
-                                           "class at once.")
-        need(tuple(got.shape) == (num_classes,), f"{case}, you returned shape {list(got.shape)}, expected "
-                                                 f"[{num_classes}]: a class that never occurs still gets its entry "
-                                                 "(bincount's minlength).")
-        need(got.is_floating_point(), f"{case}, you returned {got.dtype} values: accuracies are fractions.")
-        got = got.double()
-        outside = ((got < 0) | (got > 1)).nonzero().flatten().tolist()
-        if outside:
-            raise Incorrect(f"{case}, class {outside[0]} got {got[outside[0]].item():g}, but an accuracy is a fraction "
-                            "between 0 and 1: `right` should hold one count per class, the images of that class "
-                            "predicted right, never more than the class has.")
-        overall = (y_pred == y).double().mean()
-        need(not torch.allclose(got, overall.expand(num_classes)), f"{case}, every class got {overall:.3f}, the "
-                                                                   "overall accuracy: count each class apart.")
-        of_all = torch.bincount(y[y_pred == y], minlength=num_classes).double() / len(y)
-        need(not torch.allclose(got, of_all), f"{case}, you divided each class's right answers by all {len(y)} "
-                                             "images: divide by the images of that class.")
-        absent = (torch.bincount(y, minlength=num_classes) == 0).nonzero().flatten().tolist()
-        if absent and not torch.isnan(got[absent]).all():
-            raise Incorrect(f"{case}, class {absent[-1]} has no images, so its accuracy is 0 / 0, undefined: return "
-                            f"nan there, as the division gives; you returned {got[absent[-1]].item():g}, which reads "
-                            "as 'every image wrong'.")
-        precision = torch.bincount(y[y_pred == y], minlength=num_classes) / torch.bincount(y_pred, minlength=num_classes)
-        if not torch.allclose(got, want, equal_nan=True) and torch.allclose(got, precision.double(), equal_nan=True):
-            raise Incorrect(f"{case}, you divided by how often each class was predicted (that is precision): divide "
-                            "by how many images of each class there are.")
-        need(torch.allclose(got, want, equal_nan=True), f"{case}, you returned "
-             f"{[round(v, 3) for v in got.tolist()[:10]]}, expected {[round(v, 3) for v in want.tolist()[:10]]}"
-             f"{' (the first 10 classes)' if num_classes > 10 else ''}.")
+        got, operations = _call_watched(per_class_accuracy, case, y_pred, y, num_classes)
+        tol = max(1e-5, 4 * torch.finfo(got.dtype).eps)  # float16 and bfloat16 hold fewer digits
+        right, total = torch.bincount(y[y_pred == y], minlength=num_classes), torch.bincount(y, minlength=num_classes)
+        if not torch.allclose(got.double(), (right / total).double(), rtol=tol, atol=tol, equal_nan=True):
+            _diagnose(case, got.double(), y_pred, y, tol, earlier)
+        earlier.append((right, total))
     return (f"the right accuracy for every class, nan where a class has no images, in {operations} tensor "
             "operations for 200 labels of 50 classes: no loop over the labels or the classes.")
 
@@ -360,10 +450,11 @@ def _check_per_class(per_class_accuracy: object) -> str:
 q3 = _ex.problem(
     _check_per_class, names=("per_class_accuracy",), title="A per-class metric without a Python loop", transfer=True,
     task="Write `per_class_accuracy(y_pred, y, num_classes)` for predicted and true labels (1-D integer tensors): "
-         "a float tensor of shape `[num_classes]` whose entry `c` is the fraction of the images of true class `c` "
-         "that were predicted right (`nan` for a class with no images). Use a few tensor operations, no Python "
-         "loop over the labels or the classes, and no `.tolist()`. The check compares your values with its own on "
-         "three cases, and counts the tensor operations your function runs.",
+         "a tensor of floats (any floating dtype) of shape `[num_classes]` whose entry `c` is the fraction of the "
+         "images of true class `c` that were predicted right (`nan` for a class with no images). Use a few tensor "
+         "operations, no Python loop over the labels or the classes, and no `.tolist()`; leave `y_pred` and `y` "
+         "as they are. The check compares your values with its own on four cases, and counts the tensor "
+         "operations your function runs.",
     starter='def per_class_accuracy(y_pred, y, num_classes):\n'
             '    """Per true class: the fraction of its images predicted right (nan for a class with no images)."""\n'
             '    right = ____    # for each class, how many of its images were predicted right\n'
