@@ -6,7 +6,7 @@ import operator
 import sys
 
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 from ._core import Exercises, Incorrect, _one_line
 from ._util import call, need, shape
