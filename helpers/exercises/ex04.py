@@ -333,38 +333,40 @@ def _uses_its_arguments(mse_gradients: Callable) -> None:
                         "e = model(X) - y.")
 
 
+_MSE_MISTAKES = {
+    "line": _LINE_LABELS,
+    "abs": "you took the absolute error |e|: the slope of e² is 2e, with e's sign, so a model above the labels and "
+           "one below them are pushed in opposite directions. Drop the .abs().",
+    "sign": "your gradients have the opposite sign of autograd's: the error is e = y_pred - y, prediction minus label.",
+    "l1": "you returned the L1 gradients (built from sign(e)): the slope of e² is 2e, which grows with the error.",
+    "half": "your gradients are half of autograd's: the slope of e² is 2e, not e.",
+    "sum": "your gradients are N times autograd's (N the number of points): nn.MSELoss averages over the points, so "
+           "take the mean, not the sum.",
+    "w_as_b": "your dL/dw equals dL/db: the chain rule multiplies by de/dw = x for the weight (and by 1 for the bias).",
+    "b_as_w": "your dL/db equals dL/dw: de/db = 1, so the bias's gradient has no factor x (only the weight's has).",
+    "swapped": "you returned dL/db first: return grad_w, grad_b, in that order.",
+}
+
+
+def _wrong_ways(want: list, e: torch.Tensor, e_line: torch.Tensor, x: torch.Tensor, n: int) -> dict[str, list]:
+    """What each mistake of _MSE_MISTAKES gives on one case (`want`: autograd's gradients, `e`: the errors)."""
+    pair = lambda t: [(t * x).mean().item(), t.mean().item()]  # noqa: E731 - (dL/dw, dL/db) from a slope t
+    return {"line": pair(2 * e_line), "abs": pair(2 * e.abs()), "sign": [-g for g in want], "l1": pair(torch.sign(e)),
+            "half": [g / 2 for g in want], "sum": [n * g for g in want], "w_as_b": [want[1]] * 2,
+            "b_as_w": [want[0]] * 2, "swapped": want[::-1]}
+
+
 def _mse_mistake(results: list) -> str | None:
-    """The one mistake that explains the learner's gradients on every case, in words (None if none does)."""
-    def each(rule: Callable) -> bool:
-        return all(_same(got, rule(want, e, e_line, x, n)) for got, want, e, e_line, x, n in results)
-    pairs = lambda f, e, x: [(f(e) * x).mean().item(), f(e).mean().item()]  # noqa: E731
-    ns = sorted({r[-1] for r in results})
-    named = [
-        (lambda w, e, el, x, n: pairs(lambda t: 2 * t, el, x),
-         _LINE_LABELS),
-        (lambda w, e, el, x, n: pairs(lambda t: 2 * t.abs(), e, x),
-         "you took the absolute error |e|: the slope of e² is 2e, with e's sign, so a model above the labels and "
-         "one below them are pushed in opposite directions. Drop the .abs()."),
-        (lambda w, e, el, x, n: [-g for g in w],
-         "your gradients have the opposite sign of autograd's: the error is e = y_pred - y, prediction minus label."),
-        (lambda w, e, el, x, n: pairs(torch.sign, e, x),
-         "you returned the L1 gradients (built from sign(e)): the slope of e² is 2e, which grows with the error."),
-        (lambda w, e, el, x, n: [g / 2 for g in w], "your gradients are half of autograd's: the slope of e² is 2e, "
-                                                     "not e."),
-        (lambda w, e, el, x, n: [n * g for g in w],
-         "your gradients are N times autograd's (N the number of points): nn.MSELoss averages over the points, so "
-         "take the mean, not the sum."),
-        (lambda w, e, el, x, n: [w[1], w[1]], "your dL/dw equals dL/db: the chain rule multiplies by de/dw = x for "
-                                              "the weight (and by 1 for the bias)."),
-        (lambda w, e, el, x, n: [w[0], w[0]], "your dL/db equals dL/dw: de/db = 1, so the bias's gradient has no "
-                                              "factor x (only the weight's has)."),
-        (lambda w, e, el, x, n: [w[1], w[0]], "you returned dL/db first: return grad_w, grad_b, in that order."),
-    ]
-    for rule, message in named:
-        if each(rule):
+    """The one mistake that explains the learner's gradients on every case, in words (None if none does).
+
+    `results` holds, for each case, (the learner's gradients, autograd's, the number of points, _wrong_ways)."""
+    for way, message in _MSE_MISTAKES.items():
+        if all(_same(got, ways[way]) for got, _, _, ways in results):
             return message
-    divisors = {round(n * w / g) for got, want, *_, n in results for g, w in zip(got, want) if abs(g) > 1e-8}
-    if len(divisors) == 1 and (m := divisors.pop()) > 1 and each(lambda w, e, el, x, n: [n * g / m for g in w]):
+    divisors = {round(n * w / g) for got, want, n, _ in results for g, w in zip(got, want) if abs(g) > 1e-8}
+    m = divisors.pop() if len(divisors) == 1 else 0
+    if m > 1 and all(_same(got, [n * w / m for w in want]) for got, want, n, _ in results):
+        ns = sorted({n for _, _, n, _ in results})
         return (f"you divided by {m} whatever the number of points: the check uses "
                 f"{', '.join(map(str, ns[:-1]))} and {ns[-1]} points. Take the mean, or divide by len(X).")
     return None
@@ -388,7 +390,7 @@ def _check_mse_gradients(mse_gradients: object) -> str:
         want = [reference.weights.grad.item(), reference.bias.grad.item()]
         with torch.no_grad():
             e, e_line = reference(X[:n]) - y[:n], reference(X[:n]) - (0.7 * X[:n] + 0.3)
-        results.append((got, want, e, e_line, X[:n], n))
+        results.append((got, want, n, _wrong_ways(want, e, e_line, X[:n], n)))
         if first_wrong is None and not _same(got, want):
             first_wrong = f"for {name}: yours {got[0]:.4f}, {got[1]:.4f}, autograd's {want[0]:.4f}, {want[1]:.4f}."
     if first_wrong is None:
