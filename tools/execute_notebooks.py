@@ -15,7 +15,9 @@ the stored outputs without running anything (the outputs themselves stay as they
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -106,13 +108,21 @@ def _report(path: Path, problems: list[str]) -> None:
 
 
 def execute(path: Path, timeout: int = 120) -> float:
-    """Stamp, execute and clean one notebook in place; return the seconds it took."""
+    """Stamp, execute and clean one notebook in place; return the seconds it took.
+
+    The kernel gets an empty exercise-progress file of its own (PYTORCH_COURSE_PROGRESS), so stored outputs
+    show a fresh start whatever this machine's learner has done, and a loop's prints are stored as one block
+    (coalesce_streams), as a quiet run prints them.
+    """
     nb = stamp(nbformat.read(path, as_version=4), path)
     start = time.perf_counter()
-    NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", record_timing=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "PYTORCH_COURSE_PROGRESS": str(Path(scratch) / "progress.json")}
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", record_timing=False, coalesce_streams=True,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.execute(env=env)
     seconds = time.perf_counter() - start
     nb = clean(nb)
     _report(path, apply_alt_text(nb))
