@@ -228,7 +228,8 @@ q1 = _ex.problem(
          "and leaves them alone otherwise. But the step has three bugs of kinds this notebook showed, and it returns "
          "nothing yet. Find them (give it to `diagnose`, or check by hand), fix them, and keep the clipping. The "
          "check runs it on a small network left in eval mode, with large and with small gradients, and on a small "
-         "classifier trained with cross-entropy that arrives with gradients left in `.grad` by an earlier `backward()`.",
+         "classifier trained with cross-entropy that arrives with gradients left in `.grad` by an earlier "
+         "`backward()`.",
     starter=_CLIPPED,
     hint="Three lines are wrong: the mode the step trains in, what the loss compares the predictions with, and where "
          "the gradients are cleared. Clipping must see the gradients, so it sits between backward() and step().",
