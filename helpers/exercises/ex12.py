@@ -7,67 +7,68 @@ ignite is imported inside the checks, so importing this module stays light.
 from __future__ import annotations
 
 import math
-import sys
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from ._core import Exercises, Incorrect
+from ._ignite_fakes import F32_MAX, KeepBestRun, ModeLog, check_kept, eval_net, metric_pair, quiet_engine, stop_run
 from ._util import call, close, need, number
 
 _ex = Exercises("ex12")
 bind = _ex.bind
 
 
-def _engine(process_function: object) -> object:
-    """An ignite Engine whose logger stays quiet (an error in your code becomes a verdict, not a log line)."""
-    from ignite.engine import Engine
-
-    engine = Engine(process_function)
-    engine.logger.disabled = True
-    return engine
-
-
 # q1: an evaluator's process function -------------------------------------------------------------------------
 
 
-def _dropout_net() -> nn.Module:
-    """A small classifier of 4 features into 3 classes, with dropout: its outputs differ in training mode."""
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
-
-
-def _check_output(out: object, y: torch.Tensor, logits: torch.Tensor, grad_modes: list[bool],
-                  case: str) -> torch.Tensor:
-    """Check one (y_pred, y) the step returned against the eval-mode logits (and whether each forward pass of the
-    call ran with gradient tracking on, `grad_modes`); return y_pred."""
-    need(isinstance(out, (tuple, list)), f"{case}, your step returned {type(out).__name__}: return the pair "
-                                         "(y_pred, y), which ignite's metrics read.")
-    need(len(out) == 2, f"{case}, your step returned {len(out)} things: return the pair (y_pred, y).")
-    y_pred, y_out = out
-    need(isinstance(y_pred, torch.Tensor) and isinstance(y_out, torch.Tensor),
-         f"{case}, your step returned ({type(y_pred).__name__}, {type(y_out).__name__}): return two tensors, "
-         "(y_pred, y).")
-    need(not (torch.equal(y_pred, y) and y_out.dim() == 2), f"{case}, your step returned (y, y_pred): the metrics "
-                                                           "expect the predictions first, (y_pred, y).")
-    need(y_pred.dim() == 2, f"{case}, your step returned predictions of shape {list(y_pred.shape)}: return the "
-                            "model's outputs as they are, one row of logits per input; Accuracy takes the argmax "
-                            "itself, and Loss needs the logits.")
-    need(torch.equal(y_out, y), f"{case}, the second thing your step returned is not the batch's labels y.")
+def _check_output(y_pred: torch.Tensor, logits: torch.Tensor, log: ModeLog, case: str) -> None:
+    """Check the y_pred of one call against the eval-mode logits, and what the call's forward passes did."""
     need(not y_pred.requires_grad, f"{case}, your predictions track gradients (requires_grad=True): evaluation "
                                    "needs no backward pass; run the model under torch.no_grad() or "
                                    "torch.inference_mode().")
-    need(not any(grad_modes), f"{case}, your step ran the model with gradient tracking on, and only then cut the "
-                              "predictions loose (.detach()): autograd had already recorded the whole forward pass "
-                              "for a backward pass that never comes, at a cost in time and memory. Run the forward "
-                              "pass inside `with torch.no_grad():` or `with torch.inference_mode():` instead.")
-    if not close(y_pred, logits) and close(y_pred, logits.softmax(dim=1)):
-        raise Incorrect(f"{case}, your step returned probabilities (softmax): return the logits; CrossEntropyLoss "
-                        "applies the softmax itself.")
-    need(close(y_pred, logits), f"{case}, your predictions are not the model's outputs in eval mode: dropout was "
-                                "active. Call model.eval() inside the step, every time: the trainer's steps switch "
-                                "the model back to training mode between two evaluations.")
-    return y_pred
+    need(not any(log.grad_modes), f"{case}, your step ran the model with gradient tracking on, and only then cut "
+                                  "the predictions loose (.detach() or .data): autograd had already recorded the "
+                                  "whole forward pass for a backward pass that never comes, at a cost in time and "
+                                  "memory. Run the forward pass inside `with torch.no_grad():` or "
+                                  "`with torch.inference_mode():` instead.")
+    if close(y_pred, logits):
+        return
+    need(not log.training, f"{case}, your step ran the model with its {' and '.join(sorted(log.training))} layers "
+                           "in training mode (dropout drops units, batch norm uses the batch's own statistics), so "
+                           "its predictions are not the model's outputs in eval mode. model.eval() switches every "
+                           "layer, however deeply nested, before the forward pass; call it inside the step, every "
+                           "time: the trainer's steps switch the model back to training mode between two "
+                           "evaluations.")
+    need(not close(y_pred, logits.softmax(dim=1)), f"{case}, your step returned probabilities (softmax): return the "
+                                                   "logits; CrossEntropyLoss applies the softmax itself.")
+    need(not close(y_pred, logits.log_softmax(dim=1)),
+         f"{case}, your step returned log-probabilities (log_softmax of the logits): return the model's outputs as "
+         "they are, y_pred = model(X). (Accuracy and CrossEntropyLoss happen to give the same numbers, but other "
+         "metrics, and anyone reading the evaluator's output, expect the logits.)")
+    raise Incorrect(f"{case}, your predictions are not the model's outputs: every layer was in eval mode, yet "
+                    "model(X) gives other values for this batch, so your step changed them after the model "
+                    "returned them. Return y_pred = model(X) as it is, the logits.")
+
+
+def _call_step(step: Callable, model: nn.Module, batch: tuple, log: ModeLog, case: str) -> object:
+    """Call the step once on `batch`, the model in training mode as a trainer leaves it; refuse a step that left
+    gradient tracking off, or the model frozen, for whatever runs after it."""
+    model.train()  # as the trainer's step leaves it between two evaluations
+    log.clear()
+    out = call(step, None, batch, case=case)
+    left_off = not torch.is_grad_enabled()
+    torch.set_grad_enabled(True)
+    need(not left_off, f"{case}, your step left gradient tracking switched off after it returned "
+                       "(torch.set_grad_enabled(False)): the trainer's next step could not compute a gradient. Use "
+                       "`with torch.no_grad():` around the forward pass, which switches it back on at its end.")
+    need(all(p.requires_grad for p in model.parameters()),
+         f"{case}, your step froze the model's parameters (requires_grad_(False)): that lasts beyond the "
+         "evaluation, and the trainer's next steps would compute no gradient for them, so the model stops "
+         "learning. Switch gradient tracking off only around the forward pass: `with torch.no_grad():`.")
+    need(log.grad_modes, f"{case}, your step never called the model: y_pred = model(X).")
+    return out
 
 
 def _check_eval_step(build_eval_step: object) -> str:
@@ -75,35 +76,34 @@ def _check_eval_step(build_eval_step: object) -> str:
     from ignite.metrics import Accuracy, Loss
 
     need(callable(build_eval_step), "`build_eval_step` should be a function build_eval_step(model).")
-    model = _dropout_net()
+    model = eval_net()
     X, y = torch.randn(9, 4), torch.tensor([0, 1, 2, 0, 1, 2, 2, 1, 0])
     with torch.no_grad():
         logits = model.eval()(X)
-    before = [p.detach().clone() for p in model.parameters()]
-    grad_modes: list[bool] = []  # gradient tracking on or off at each forward pass (model.forward(X) too)
-    model[0].register_forward_pre_hook(lambda module, inputs: grad_modes.append(torch.is_grad_enabled()))
+    before = [t.detach().clone() for t in model.state_dict().values()]
+    log = ModeLog(model)
     step = call(build_eval_step, model, case="Calling build_eval_step(model)")
     need(callable(step), f"build_eval_step returned {type(step).__name__}: return the function step(engine, batch).")
-    for i in range(2):
-        model.train()  # as the trainer's step leaves it between two evaluations
-        grad_modes.clear()
-        out = call(step, None, (X[:6], y[:6]), case=f"Call {i + 1} on a batch of 6, the model in training mode")
-        need(grad_modes, f"Call {i + 1} on a batch of 6, your step never called the model: y_pred = model(X).")
-        _check_output(out, y[:6], logits[:6], grad_modes, case=f"Call {i + 1} on a batch of 6")
+    for i, rows in enumerate((slice(0, 6), slice(0, 6), slice(8, 9))):  # twice a batch of 6, then a batch of one
+        n = rows.stop - rows.start
+        case = f"Call {i + 1} on a batch of {n}" if n > 1 else f"Call {i + 1} on a batch of one"
+        out = _call_step(step, model, (X[rows], y[rows]), log, case=f"{case}, the model in training mode")
+        _check_output(metric_pair(out, y[rows], case), logits[rows], log, case)
     need(all(p.grad is None for p in model.parameters()), "your step computed gradients (backward()): evaluation "
                                                            "only measures, it never trains.")
-    need(all(torch.equal(p, q) for p, q in zip(model.parameters(), before)),
-         "the model's parameters changed during evaluation: an evaluation step must not train.")
-    evaluator = _engine(step)
+    need(all(torch.equal(t, b) for t, b in zip(model.state_dict().values(), before)),
+         "the model's parameters or batch-norm statistics changed during evaluation: an evaluation step must not "
+         "train.")
+    evaluator = quiet_engine(step)
     Accuracy().attach(evaluator, "accuracy")
     Loss(nn.CrossEntropyLoss()).attach(evaluator, "loss")
     model.train()
-    batches = [(X[:6], y[:6]), (X[6:], y[6:])]  # batches of 6 and 3
+    batches = [(X[:6], y[:6]), (X[6:8], y[6:8]), (X[8:], y[8:])]  # batches of 6, 2 and 1
     metrics = call(evaluator.run, batches, case="Run by an Engine with Accuracy and Loss").metrics
     want_accuracy = (logits.argmax(dim=1) == y).float().mean().item()
     want_loss = nn.functional.cross_entropy(logits, y).item()
     need(close(metrics["accuracy"], want_accuracy) and close(metrics["loss"], want_loss, 1e-4),
-         f"run by an Engine over batches of 6 and 3, your step gave accuracy {metrics['accuracy']:.3f} and loss "
+         f"run by an Engine over batches of 6, 2 and 1, your step gave accuracy {metrics['accuracy']:.3f} and loss "
          f"{metrics['loss']:.4f}; the model in eval mode has {want_accuracy:.3f} and {want_loss:.4f}.")
     return ("eval mode at every call, no gradients, and (y_pred, y) as the metrics need: run by an Engine, "
             f"accuracy {metrics['accuracy']:.3f} and loss {metrics['loss']:.4f}, what the model in eval mode has.")
@@ -144,53 +144,66 @@ q1 = _ex.problem(
 # q2: stop on a broken loss ------------------------------------------------------------------------------------
 
 
-def _stop_run(attach_stop_on_bad_loss: object, losses: list[float], epochs: int = 5) -> tuple[int, int]:
-    """Run a dummy trainer (4 iterations an epoch) whose steps return `losses`; return (iteration, epoch) at its end."""
-    trainer = _engine(lambda engine, batch: losses[min(engine.state.iteration, len(losses)) - 1])
-    call(attach_stop_on_bad_loss, trainer, case="Attaching your handler")
-    try:
-        state = call(trainer.run, [0, 1, 2, 3], max_epochs=epochs, case="Running the trainer")
-    except Incorrect:
-        if trainer.state.output is None:  # the handler ran where no step had returned yet
-            raise Incorrect("your handler failed where engine.state.output was None: it ran before the step of its "
-                            "iteration had returned a loss (an event such as ITERATION_STARTED or EPOCH_STARTED). "
-                            "Attach it to the event that fires right after each step.") from None
-        raise
-    return state.iteration, state.epoch
+# finite losses of every size that a float32 model can return (loss.item()): a loss that is large, or 0, is not a
+# broken one (the largest float32 is finite too)
+_FINE = [2.3, 1.9, 150.0, 0.8, 1e6, 0.4, 3e38, 0.3, F32_MAX, 0.0, 1e-30, 0.2] + [1 / k for k in range(4, 12)]
 
 
-# finite losses of every size: a loss that is large, or 0, is not a broken one (the largest float is finite too)
-_FINE = [2.3, 1.9, 150.0, 0.8, 1e6, 0.4, 3e38, 0.3, 1e300, 0.0, sys.float_info.max, 0.2] + [1 / k for k in range(4, 12)]
+def _check_fine(ended: int) -> None:
+    """The run over finite losses must reach its end, iteration 20."""
+    if ended == 20:
+        return
+    loss = _FINE[ended - 1]
+    why = ("a large loss is not a broken one, and no threshold tells them apart." if loss > 100 else
+           "is your test the right way round? And a large loss is not a broken one: no threshold tells them apart.")
+    raise Incorrect(f"the run stopped at iteration {ended} of 20, where the loss was {loss!r}: a finite number (the "
+                    f"check's losses range from 0 to the largest float32). Stop only when the loss is nan or "
+                    f"infinite: {why}")
+
+
+def _check_bad_run(result: tuple[int, int, int], bad: float, at: int) -> None:
+    """A run whose loss is `bad` from iteration `at` on must end right after that step, iteration `at`."""
+    ended, epoch, max_epochs = result
+    if ended == at:
+        return
+    seen = f"the loss was {bad} from iteration {at}"
+    need(ended > at, f"the run stopped at iteration {ended}, where the loss was {_FINE[ended - 1]!r}, before it "
+                     f"turned {bad} at iteration {at}, though the same handler let the check's first run of finite "
+                     "losses go to its end: your handler keeps something from an earlier run (a list or flag "
+                     "outside attach_stop_on_bad_loss?). Decide from this step's loss, engine.state.output, alone: "
+                     "each trainer starts fresh.")
+    need(max_epochs == 5, f"{seen}, and your handler set engine.state.max_epochs to {max_epochs}: the run still "
+                          f"finished its epoch, up to iteration {ended}. engine.terminate() ends the run right after "
+                          "this step.")
+    need(ended != -(-at // 4) * 4, f"{seen}, but the run went on to iteration {ended}, the end of its epoch: check "
+                                   "after every iteration (Events.ITERATION_COMPLETED), not once per epoch.")
+    need(not (epoch == 5 and at < ended < 20), f"the run went on after the {bad} at iteration {at}: "
+                                                "engine.terminate_epoch() ends only the current epoch, and the next "
+                                                "one starts; engine.terminate() ends the run.")
+    if ended == 20 and math.isnan(bad):
+        raise Incorrect(f"{seen}, yet the run went on to the end: was your handler attached to an event that fires "
+                        "after each step (Events.ITERATION_COMPLETED)? And does your test find a nan? nan equals "
+                        "nothing, not even itself, so loss == float('nan') is always False: use math.isnan or "
+                        "math.isfinite.")
+    need(ended != 20, f"{seen}, and the run did not stop there: an infinite loss is just as broken (the next step "
+                      "turns it into nan), whatever its sign; math.isfinite is False for nan, inf and -inf alike.")
+    need(at != 1, f"{seen}, the very first step, but the run went on to iteration {ended}: your handler let the "
+                  "first step pass (a test of the iteration number, or of a previous loss?). Check every step, the "
+                  "first included: its loss is in engine.state.output.")
+    raise Incorrect(f"{seen}; the run ended at iteration {ended}, {ended - at} step(s) late: end it right after the "
+                    f"first bad step, iteration {at}.")
 
 
 def _check_stop_on_bad_loss(attach_stop_on_bad_loss: object) -> str:
     """Stopped right after the first step whose loss is nan, inf or -inf, and never while the losses are finite."""
     need(callable(attach_stop_on_bad_loss), "`attach_stop_on_bad_loss` should be a function "
                                              "attach_stop_on_bad_loss(trainer).")
-    fine = _FINE
-    ended, _ = _stop_run(attach_stop_on_bad_loss, fine)
-    need(ended == 20, f"the run stopped at iteration {ended} of 20, where the loss was {fine[ended - 1]!r}: a finite "
-                      "number (the check's losses range from 0 to the largest float). A large loss is not a broken "
-                      "one, and no threshold tells them apart: stop only when the loss is nan or infinite.")
+    _check_fine(stop_run(attach_stop_on_bad_loss, _FINE)[0])
     nan = float("nan")
-    ended, epoch = _stop_run(attach_stop_on_bad_loss, fine[:5] + [nan] * 15)  # nan from iteration 6, in epoch 2
-    need(ended != 8, "the loss was nan from iteration 6, but the run went on to iteration 8, the end of its epoch: "
-                     "check after every iteration (Events.ITERATION_COMPLETED), not once per epoch.")
-    need(not (epoch == 5 and 6 < ended < 20), "the run went on after the nan at iteration 6: "
-                                              "engine.terminate_epoch() ends only the current epoch, and the next "
-                                              "one starts; engine.terminate() ends the run.")
-    need(ended != 20, "the loss was nan from iteration 6, yet the run went on to the end: was your handler attached to "
-                      "an event that fires after each step (Events.ITERATION_COMPLETED)? And does your test find a "
-                      "nan? nan equals nothing, not even itself, so loss == float('nan') is always False: use "
-                      "math.isnan or math.isfinite.")
-    need(ended == 6, f"the loss was nan from iteration 6; the run ended at iteration {ended}, expected 6.")
-    for bad, at in ((math.inf, 3), (-math.inf, 7)):
-        ended, _ = _stop_run(attach_stop_on_bad_loss, fine[:at - 1] + [bad] * (21 - at))
-        need(ended == at, f"the loss was {bad} from iteration {at}, and the run did not stop there: an infinite loss "
-                          "is just as broken (the next step turns it into nan), whatever its sign; math.isfinite is "
-                          "False for nan, inf and -inf alike.")
-    return ("never stopped on finite losses (up to the largest float), and stopped right after the first nan "
-            "(iteration 6), inf (iteration 3) or -inf (iteration 7).")
+    for bad, at in ((nan, 6), (nan, 1), (math.inf, 3), (-math.inf, 7)):  # nan at 6 is in epoch 2, not at its end
+        _check_bad_run(stop_run(attach_stop_on_bad_loss, _FINE[:at - 1] + [bad] * (21 - at)), bad, at)
+    return ("never stopped on finite losses (up to the largest float32), and stopped right after the first nan "
+            "(iteration 6, and iteration 1), inf (iteration 3) or -inf (iteration 7).")
 
 
 q2 = _ex.problem(
@@ -223,90 +236,59 @@ q2 = _ex.problem(
 # q3: keep the best weights in memory -------------------------------------------------------------------------
 
 
-_SCORES = [0.80, 0.90, 0.95, 0.85, 0.95, 0.90]  # accuracy after each epoch: best at 3, tied at 5; 20 images each
-_TRAIN_BATCHES, _VAL_BATCH = 3, 3  # 3 training steps an epoch; the evaluator reads 20 images in 7 batches
+# accuracy after each training epoch (20 validation images): validated after every epoch, best at 3 and tied at 5;
+# validated after epochs 2, 4 and 6 only, best at 4; all zero, where the first validation is still a new best
+_SCORES = [0.80, 0.90, 0.95, 0.85, 0.95, 0.90]
+_EVERY_2 = [0.90, 0.60, 0.95, 0.75, 0.90, 0.70]
+_ZEROS = [0.0, 0.0]
+_FRESH = {"COMPLETED", "EPOCH_COMPLETED"}  # the evaluator's events that fire after its metrics are computed
 
 
-class _Scripted(nn.Linear):
-    """A stand-in model with two parameters (the check's training step changes them) whose answers are right for
-    as many of 20 validation images as the current epoch's score says (the images are numbered 0-19: X holds
-    the numbers)."""
-
-    def __init__(self, trainer: object) -> None:
-        super().__init__(2, 1)
-        self.trainer, self.labels = trainer, torch.arange(20) % 3
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Logits for 3 classes: the right class for the first round(score * 20) images, a wrong one for the rest."""
-        right = round(_SCORES[self.trainer.state.epoch - 1] * 20)
-        truth = self.labels[X]
-        answer = torch.where(X < right, truth, (truth + 1) % 3)
-        return nn.functional.one_hot(answer, 3).float()
+def _on_trainer(run: KeepBestRun) -> str:
+    """A message for a handler attached to the trainer rather than the evaluator ("" if it is on the evaluator)."""
+    if not run.trainer_events or run.evaluator_events:
+        return ""
+    return (f"your handler is attached to the trainer ({', '.join(sorted(run.trainer_events))}), not to the "
+            "evaluator: it reads the evaluator's metrics whenever the trainer's event fires, whether or not a "
+            "validation has just run, and before or after that epoch's validation depending on which handler was "
+            "attached first (in the check's second training the validation runs only after epochs 2, 4 and 6, "
+            "attached after your handler). Attach it to the evaluator's Events.COMPLETED, which fires right after "
+            "each validation's metrics are computed.")
 
 
-def _train(trainer: object, evaluator: object) -> None:
-    """Run the trainer; a handler that read the evaluator's metrics before they existed is told so."""
-    try:
-        trainer.run(list(range(_TRAIN_BATCHES)), max_epochs=len(_SCORES))
-    except KeyError as err:
-        if "accuracy" in str(err) and "accuracy" not in evaluator.state.metrics:
-            raise Incorrect("your handler read engine.state.metrics[\"accuracy\"] before the evaluator had computed "
-                            "it: at the first validation there was none yet (and at the next ones it would still "
-                            "hold the previous validation's). The metrics are computed when the evaluator's run "
-                            "ends: attach the handler to Events.COMPLETED.") from None
-        raise
+def _stale(run: KeepBestRun) -> str:
+    """Why a handler read the accuracy before the evaluator had computed it, and what to do."""
+    return _on_trainer(run) or ("At the first validation there was none yet (and at the next ones it would still "
+                                "hold the previous validation's). The metrics are computed when the evaluator's run "
+                                "ends: attach the handler to Events.COMPLETED.")
 
 
-def _keep_best_run(attach_keep_best: object) -> tuple[dict, list[list[torch.Tensor]]]:
-    """Train the scripted model with a real ignite evaluator (Accuracy) after each epoch, the learner's handler
-    attached; return `best` and the weights after each epoch."""
-    from ignite.engine import Events, create_supervised_evaluator
-    from ignite.metrics import Accuracy
-
-    def train(engine: object, batch: object) -> None:
-        """A dummy training step: every parameter grows by 1, so each epoch's weights differ."""
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(1.0)
-
-    trainer = _engine(train)
-    model = _Scripted(trainer)
-    evaluator = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()})
-    evaluator.logger.disabled = True
-    ids = torch.arange(20)
-    val_batches = [(ids[i:i + _VAL_BATCH], model.labels[i:i + _VAL_BATCH]) for i in range(0, 20, _VAL_BATCH)]
-    snapshots: list[list[torch.Tensor]] = []
-    trainer.add_event_handler(Events.EPOCH_COMPLETED,
-                              lambda engine: snapshots.append([p.detach().clone() for p in model.parameters()]))
-    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda engine: evaluator.run(val_batches))
-    best: dict = {}
-    call(attach_keep_best, trainer, evaluator, model, best, case="Attaching your handler")
-    call(_train, trainer, evaluator, case=f"Training for {len(_SCORES)} epochs")
-    return best, snapshots
-
-
-def _check_keep_best(attach_keep_best: object) -> str:
-    """The first epoch with the highest score, its accuracy, and a copy of the weights as they were then."""
-    need(callable(attach_keep_best), "`attach_keep_best` should be a function "
-                                     "attach_keep_best(trainer, evaluator, model, best).")
-    best, snapshots = _keep_best_run(attach_keep_best)
+def _check_every_epoch(run: KeepBestRun) -> None:
+    """Validated after every epoch: epoch 3 kept (0.95; the tie at 5 is not a new best), with its weights."""
+    best = run.best
     need("epoch" in best and "state_dict" in best, "after the run, `best` has no \"epoch\" or \"state_dict\": your "
                                                    "handler never kept anything. Is the comparison the right way "
                                                    "round (a higher accuracy is better)?")
     need(best.get("accuracy") != float("-inf"), "best[\"accuracy\"] is still -inf after the run: your handler "
                                                 "stored weights without raising the best accuracy so far, so every "
                                                 "validation beat it. Store the new best accuracy too.")
-    epoch, val_iterations = best["epoch"], -(-20 // _VAL_BATCH)
-    need(epoch != 3 * _TRAIN_BATCHES, f"best[\"epoch\"] is {epoch}: that is trainer.state.iteration, the number of "
-                                      f"training steps so far ({_TRAIN_BATCHES} an epoch), not the epoch. Take "
-                                      "trainer.state.epoch.")
-    need(epoch != 1, "best[\"epoch\"] is 1 whatever the scores: that is the evaluator's own epoch count (each "
-                     "validation run is one epoch for it). Take the training epoch, trainer.state.epoch.")
-    need(epoch != val_iterations, f"best[\"epoch\"] is {epoch}, the evaluator's iteration count (its batches in one "
-                                  "validation run). Take the training epoch, trainer.state.epoch.")
-    need(epoch != 4, "best[\"epoch\"] is 4, one epoch after the best (epoch 3): your handler read the accuracy "
-                     "before the evaluator had computed the new one, and so kept each score one validation late. "
-                     "Attach it to Events.COMPLETED, which fires after the metrics are computed.")
+    epoch = best["epoch"]
+    need(epoch != 9, "best[\"epoch\"] is 9: that is trainer.state.iteration, the number of training steps so far "
+                     "(3 an epoch), not the epoch. Take trainer.state.epoch.")
+    need(epoch != 1, "best[\"epoch\"] is 1 whatever the scores: that is the evaluator's own count (each "
+                     "validation run is one epoch for it, and here one iteration, a single batch). Take the "
+                     "training epoch, trainer.state.epoch.")
+    if epoch == 4:
+        need(not _on_trainer(run), _on_trainer(run))
+        need(not run.evaluator_events <= _FRESH,
+             "best[\"epoch\"] is 4, one more than epoch 3, whose validation scored best: when the evaluator's run "
+             "completes, trainer.state.epoch is already the epoch just trained and validated. Store it as it is, "
+             "without + 1.")
+        raise Incorrect("best[\"epoch\"] is 4, one epoch after the best (epoch 3): your handler read the accuracy "
+                        "before the evaluator had computed the new one, and so kept each score one validation late. "
+                        "Attach it to Events.COMPLETED, which fires after the metrics are computed.")
+    need(epoch != 2, "best[\"epoch\"] is 2, one less than epoch 3, whose validation scored best: trainer.state.epoch "
+                     "counts from 1 and is already the epoch just validated. Store it as it is, without - 1.")
     need(epoch != 5, "best[\"epoch\"] is 5, whose accuracy 0.95 only ties epoch 3's: a tie is not a new best (as for "
                      "ModelCheckpoint and EarlyStopping), so keep the first, with a strict >.")
     need(epoch != 6, "best[\"epoch\"] is 6, the last epoch (accuracy 0.90, below epoch 3's 0.95): keep the weights "
@@ -314,17 +296,54 @@ def _check_keep_best(attach_keep_best: object) -> str:
     need(epoch == 3, f"the accuracies were {_SCORES}; best[\"epoch\"] is {epoch!r}, expected 3, the first with 0.95.")
     need(close(number("best[\"accuracy\"]", best.get("accuracy")), 0.95),
          f"best[\"accuracy\"] is {best.get('accuracy')!r}, expected 0.95, epoch 3's.")
-    kept = best["state_dict"]
-    need(isinstance(kept, dict) and set(kept) == {"weight", "bias"},
-         f"best[\"state_dict\"] is {type(kept).__name__}: keep the model's state_dict(), a dict of its tensors.")
-    values = [kept["weight"], kept["bias"]]
-    need(not all(torch.equal(v, s) for v, s in zip(values, snapshots[-1])),
-         "best[\"state_dict\"] holds the last epoch's weights, not epoch 3's: state_dict() returns the model's own "
-         "tensors, which the next training steps keep changing in place. Keep a copy (clone each tensor).")
-    need(all(torch.equal(v, s) for v, s in zip(values, snapshots[2])),
-         "best[\"state_dict\"] does not hold the weights the model had after epoch 3.")
+    check_kept(run, 3)
+
+
+def _check_every_2(run: KeepBestRun) -> None:
+    """Validated after epochs 2, 4 and 6 only, the learner's handler attached first: epoch 4 kept."""
+    best, want, seen = run.best, run.want(), f"in the check's second training (accuracies {run.epochs_text()})"
+    need("epoch" in best, f"{seen}, with a fresh model, evaluator and dict `best`, your handler kept nothing, though "
+                          "it did in the first: it compares with a best accuracy kept outside `best` (a variable "
+                          "that outlives the call, still 0.95 from the first training?). Keep the best so far in "
+                          "`best`, which each training starts afresh.")
+    epoch = best["epoch"]
+    need(epoch == want or not _on_trainer(run), _on_trainer(run))
+    need(epoch != run.validated.index(want) + 1,
+         f"{seen}, best[\"epoch\"] is {epoch}: the number of validation runs so far, not the training epoch "
+         f"{want}. Take trainer.state.epoch.")
+    need(epoch == want, f"{seen}, best[\"epoch\"] is {epoch!r}, expected {want}.")
+    need(close(number("best[\"accuracy\"]", best.get("accuracy")), run.scores[want - 1]),
+         f"{seen}, best[\"accuracy\"] is {best.get('accuracy')!r}, expected {run.scores[want - 1]}.")
+    check_kept(run, want)
+
+
+def _check_zeros(run: KeepBestRun) -> None:
+    """Every validation scored 0: the first is still a new best (epoch 1)."""
+    best = run.best
+    if "epoch" not in best:
+        need(best.get("accuracy") != 0, "in the check's third training every validation scored 0.0, and your "
+                                        "handler kept nothing: best[\"accuracy\"] started at 0, which no accuracy "
+                                        "beats. The first validation is always a new best: start from "
+                                        "float(\"-inf\").")
+        raise Incorrect("in the check's third training every validation scored 0.0, and your handler kept nothing: "
+                        "the first validation is always a new best.")
+    need(best["epoch"] == 1, f"in the check's third training every validation scored 0.0; best[\"epoch\"] is "
+                             f"{best['epoch']!r}, expected 1, the first.")
+    check_kept(run, 1)
+
+
+def _check_keep_best(attach_keep_best: object) -> str:
+    """The first epoch with the highest score, its accuracy, and a copy of the weights as they were then."""
+    need(callable(attach_keep_best), "`attach_keep_best` should be a function "
+                                     "attach_keep_best(trainer, evaluator, model, best).")
+    for scores, every, check in ((_SCORES, 1, _check_every_epoch), (_EVERY_2, 2, _check_every_2),
+                                 (_ZEROS, 1, _check_zeros)):
+        run = KeepBestRun(attach_keep_best, scores, every, learner_first=every == 2)
+        run.run(_stale(run))
+        check(run)
     return ("epoch 3 kept (the tie at epoch 5 is not a new best), read when the evaluator's run had computed its "
-            "accuracy, with a copy of the weights as they were after it.")
+            "accuracy, with a copy of all the weights and buffers as they were after it; epoch 4 when validating "
+            "every 2 epochs; and the first epoch when every accuracy is 0.")
 
 
 q3 = _ex.problem(
