@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 from collections.abc import Callable
 
 import torch
@@ -54,6 +55,16 @@ def number(name: str, value: object) -> float:
     need(isinstance(value, (int, float)) and not isinstance(value, bool),
          f"`{name}` should be a number, got {type(value).__name__}.")
     return float(value)
+
+
+def whole(v: object) -> int | None:
+    """v as an int if it is a whole number (an int, a NumPy integer; never True or False), else None."""
+    if isinstance(v, (bool, torch.Tensor)):
+        return None
+    try:
+        return operator.index(v)
+    except TypeError:
+        return None
 
 
 def close(a: object, b: object, tol: float = 1e-5) -> bool:

@@ -3,13 +3,11 @@ data with two features (transfer)."""
 
 from __future__ import annotations
 
-import operator
-
 import torch
 from torch import nn
 
 from ._core import Exercises, Incorrect
-from ._util import call, close, need, shape, tensor
+from ._util import call, close, need, shape, tensor, whole
 
 _ex = Exercises("ex01")
 bind = _ex.bind
@@ -23,23 +21,13 @@ _EXPRESSIONS = {
 }
 
 
-def _whole(v: object) -> int | None:
-    """v as an int if it is a whole number (an int, a NumPy integer; never True or False), else None."""
-    if isinstance(v, (bool, torch.Tensor)):
-        return None
-    try:
-        return operator.index(v)
-    except TypeError:
-        return None
-
-
 def _as_shape(name: str, value: object) -> list[int]:
     """A shape written as a list (or tuple, or torch.Size) of whole numbers, else Incorrect."""
     need(isinstance(value, (list, tuple)), f"`{name}` should be a shape written as a list of whole numbers, like "
                                            f"[50, 1]; got {value!r}.")
     need(not any(isinstance(v, bool) for v in value), f"`{name}` = {value!r} holds a truth value (True or False), "
          "not a size: write each size as a whole number, like [50, 1].")
-    sizes = [_whole(v) for v in value]
+    sizes = [whole(v) for v in value]
     need(None not in sizes, f"`{name}` should be a shape written as a list of whole numbers, like [50, 1]; "
                             f"got {value!r}.")
     return sizes

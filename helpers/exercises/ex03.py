@@ -3,7 +3,6 @@ network never shown (transfer), and one function that sets the line of either co
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 
 import torch
@@ -12,7 +11,7 @@ from torch import nn
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import call, close, need, number, shape
+from ._util import call, close, need, number, shape, whole
 
 _ex = Exercises("ex03")
 bind = _ex.bind
@@ -145,16 +144,6 @@ class _TwoLayer(nn.Module):
         return self.out(self.hidden(x))
 
 
-def _whole(v: object) -> int | None:
-    """v as an int if it is a whole number (an int, a NumPy integer; never True or False), else None."""
-    if isinstance(v, (bool, torch.Tensor)):
-        return None
-    try:
-        return operator.index(v)
-    except TypeError:
-        return None
-
-
 def _edited_two_layer() -> dict[str, list[int]] | None:
     """The state_dict shapes of the notebook's TwoLayer if the learner changed the class given, else None."""
     cls = (_ex.namespace or {}).get("TwoLayer")
@@ -191,7 +180,7 @@ def _check_state_dict(shapes: object, n_params: object) -> str:
         need(isinstance(got, (list, tuple)), f"`shapes[{key!r}]` should be a shape written as a list, like [4, 3].")
         need(not any(isinstance(v, bool) for v in got), f"`shapes[{key!r}]` = {got!r} holds a truth value (True or "
              "False), not a size: write each size as a whole number.")
-        sizes = [_whole(v) for v in got]
+        sizes = [whole(v) for v in got]
         need(None not in sizes, f"`shapes[{key!r}]` should be a shape written as a list of whole numbers, like "
                                 f"[4, 3]; got {got!r}.")
         got = sizes
@@ -207,7 +196,7 @@ def _check_state_dict(shapes: object, n_params: object) -> str:
     need(n == count, f"n_params = {n:g}: add up the numbers in every shape above.")
     need(not isinstance(n_params, torch.Tensor), f"n_params = {n_params!r} is a tensor: a count is a Python int, "
                                                  "take it out with int(...) or .item().")
-    need(_whole(n_params) is not None, f"n_params = {n_params!r} is a {type(n_params).__name__}: a count of "
+    need(whole(n_params) is not None, f"n_params = {n_params!r} is a {type(n_params).__name__}: a count of "
                                        "numbers is a whole number, write an int.")
     return (f"{len(truth)} tensors named layer.parameter, weights [out, in], biases [out]: {count} numbers for "
             "training to learn.")
