@@ -164,12 +164,12 @@ def _step(model, X, y, loss_fn, optimizer, *, steps=1, loss=None, order="zbs"):
 
 
 def test_the_shared_step_check_counts_the_updates_and_wants_the_given_loss():
-    """helpers.exercises._util.check_training_step (also used by ex12): one step() per call, the loss_fn given."""
+    """helpers.exercises._steps.check_training_step: one step() per call, the loss_fn given."""
     import pytest
     from torch import nn
 
     from helpers.exercises._core import Incorrect
-    from helpers.exercises._util import check_training_step
+    from helpers.exercises._steps import check_training_step
 
     check_training_step(lambda model, opt, loss_fn: lambda X, y: _step(model, X, y, loss_fn, opt))
     with pytest.raises(Incorrect, match="called optimizer.step\\(\\) 2 times"):
@@ -184,7 +184,7 @@ def test_the_shared_step_check_names_what_a_wrong_order_did():
     import pytest
 
     from helpers.exercises._core import Incorrect
-    from helpers.exercises._util import check_training_step
+    from helpers.exercises._steps import check_training_step
 
     check_training_step(lambda model, opt, loss_fn: lambda X, y: _step(model, X, y, loss_fn, opt, order="mbs"))
     wrong = {"zsb": "ran before loss.backward()", "szb": "ran before loss.backward()",

@@ -14,7 +14,8 @@ from torch.overrides import TorchFunctionMode
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import StepLog, call, check_update, close, need, number, stale_gradients
+from ._steps import StepLog, check_update, stale_gradients
+from ._util import call, close, need, number
 
 _ex = Exercises("ex04")
 bind = _ex.bind

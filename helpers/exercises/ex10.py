@@ -12,7 +12,8 @@ from torch import nn
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import StepLog, call, close, need, number, stale_gradients
+from ._steps import StepLog, stale_gradients
+from ._util import call, close, need, number
 
 _ex = Exercises("ex10")
 bind = _ex.bind
