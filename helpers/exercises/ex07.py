@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from collections.abc import Iterator
 
 import torch
 from torch import nn
+from torch.nn.modules.module import register_module_forward_pre_hook, register_module_parameter_registration_hook
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import helpers
 
@@ -25,7 +28,8 @@ def _design(X: torch.Tensor, ones: torch.Tensor | None = None) -> torch.Tensor:
 
 
 _EIGVALSH = torch.linalg.eigvalsh  # the real solver: the check's own sums never go through the watched one
-_SOLVERS = ("eigvalsh", "eigh", "eigvals", "eig")
+_SOLVERS = ("eigvalsh", "eigh", "eigvals", "eig")  # every matrix handed to these must be the Hessian
+_SPECTRAL = ("svdvals", "svd", "matrix_norm", "norm")  # a square matrix's largest singular value is λ_max too
 
 
 def _largest(H: torch.Tensor) -> float:
@@ -33,19 +37,28 @@ def _largest(H: torch.Tensor) -> float:
     return _EIGVALSH(H)[-1].item()
 
 
+def _limit(A: torch.Tensor) -> float:
+    """2 / the largest eigenvalue of the MSE Hessian 2/N AᵀA."""
+    return 2 / _largest(2 * A.T @ A / len(A))
+
+
 @contextlib.contextmanager
-def _watched_solvers(shapes: list) -> Iterator[None]:
-    """Record the shape of every matrix the learner's code hands to torch.linalg's eigenvalue solvers."""
-    real = {name: getattr(torch.linalg, name) for name in _SOLVERS}
+def _watched_solvers(seen: list) -> Iterator[None]:
+    """Record (a copy of) every matrix the learner's code hands to torch.linalg's eigenvalue solvers, and every
+    square one whose singular values or spectral norm (ord=2) it takes: each of these stands for H's eigenvalues."""
+    real = {name: getattr(torch.linalg, name) for name in _SOLVERS + _SPECTRAL}
 
     def watch(name: str) -> object:
         def solver(matrix: object, *args: object, **kwargs: object) -> object:
-            """torch.linalg's solver, recording the shape of the matrix it was given."""
-            shapes.append(list(getattr(matrix, "shape", [])))
+            """torch.linalg's function, recording the matrix it was given."""
+            spectral = name in ("svdvals", "svd") or (args[:1] or [kwargs.get("ord")])[0] in (2, -2)
+            square = isinstance(matrix, torch.Tensor) and matrix.dim() == 2 and matrix.shape[0] == matrix.shape[1]
+            if name in _SOLVERS or (spectral and square):
+                seen.append(matrix.detach().clone() if isinstance(matrix, torch.Tensor) else torch.zeros(0))
             return real[name](matrix, *args, **kwargs)
         return solver
 
-    for name in _SOLVERS:
+    for name in real:
         setattr(torch.linalg, name, watch(name))
     try:
         yield
@@ -54,58 +67,123 @@ def _watched_solvers(shapes: list) -> Iterator[None]:
             setattr(torch.linalg, name, solver)
 
 
-def _check_hessian_shape(shapes: list, name: str, n: int, k: int) -> None:
-    """The matrix whose eigenvalues the learner takes must be the Hessian: [k + 1, k + 1], one row per parameter."""
+def _scale(M: torch.Tensor, H: torch.Tensor) -> float | None:
+    """c if M is c times H with its parameters in some order (columns of A in another order), else None."""
+    if M.shape != H.shape:
+        return None
+    M, tol = M.double(), 1e-3 * H.abs().max().item()
+    for order in itertools.permutations(range(len(H))):
+        P = H[list(order)][:, list(order)]
+        c = ((M * P).sum() / (P * P).sum()).item()
+        if torch.allclose(M, c * P, rtol=1e-3, atol=tol * abs(c)):
+            return c
+    return None
+
+
+def _took(seen: list, H: torch.Tensor) -> bool:
+    """True if the learner took the eigenvalues of H (in any parameter order), or of no matrix at all."""
+    return not seen or any(_scale(M, H) is not None and math.isclose(_scale(M, H), 1, rel_tol=1e-3) for M in seen)
+
+
+def _check_hessian(seen: list, name: str, H: torch.Tensor, n: int, lead: str) -> None:
+    """Each matrix whose eigenvalues the learner takes must be the Hessian H = 2/N AᵀA: [k + 1, k + 1].
+
+    `lead` starts a message about its numbers: what was wrong (or right) with the limit."""
+    k = len(H) - 1
     params = f"{k} {'weight' if k == 1 else 'weights'} and the bias"
-    for got in shapes:
-        if got == [k + 1, k + 1]:
-            continue
+    for M in seen:
+        got = list(M.shape)
         if got == [n, n]:
             raise Incorrect(f"for {name} your H is {got}, one row and one column per *point*: that is A Aᵀ, not "
                             f"AᵀA. It happens to share its largest eigenvalue, but it is not the Hessian, which has "
                             f"one row and one column per *parameter* ({params}): [{k + 1}, {k + 1}].")
-        raise Incorrect(f"for {name} the matrix whose eigenvalues you take has shape {got}: the Hessian has one row "
-                        f"and one column per parameter ({params}), [{k + 1}, {k + 1}].")
+        need(got == [k + 1, k + 1], f"for {name} the matrix whose eigenvalues you take has shape {got}: the Hessian "
+                                    f"has one row and one column per parameter ({params}), [{k + 1}, {k + 1}].")
+        scale = _scale(M, H)
+        if scale is not None and math.isclose(scale, 1, rel_tol=1e-3):
+            continue
+        if scale is not None:
+            what = ("AᵀA/N, half the Hessian: the 2 from differentiating the square is missing"
+                    if math.isclose(scale, 0.5, rel_tol=1e-3) else f"{scale:.4g} times the Hessian 2/N AᵀA")
+            raise Incorrect(f"for {name} {lead}your H is {what}. H is the curvature itself: write H = 2/N AᵀA and "
+                            "return 2 / its largest eigenvalue.")
+        raise Incorrect(f"for {name} {lead}the matrix whose eigenvalues you take is not the Hessian 2/N AᵀA (A: the "
+                        "input columns and one column of ones).")
+
+
+def _cases() -> list[tuple[str, torch.Tensor]]:
+    """Inputs with 1, 2 and 3 features; two of them have 40 points (a result kept by size is caught)."""
+    X_line = helpers.make_line_data()[0]
+    g = torch.Generator().manual_seed(0)
+    return [("the 40 training inputs of the course", X_line[:40]),
+            ("inputs from 0 to 2", torch.arange(0, 2, 0.1).unsqueeze(1)),
+            ("30 inputs with 2 features", torch.rand(30, 2, generator=g) * torch.tensor([1.0, 3.0])),
+            ("12 inputs with 3 features", torch.rand(12, 3, generator=g) * 2 - 1),
+            ("40 inputs from -1 to 3", torch.arange(-1, 3, 0.1).unsqueeze(1))]
+
+
+def _limit_mistake(got: float, want: float, name: str, X: torch.Tensor, earlier: list, seen: list) -> None:
+    """Raise Incorrect naming what a wrong limit computed, where it can tell."""
+    n, k = X.shape
+    for other, other_got, other_want in earlier:
+        need(got != other_got or close(want, other_want, 1e-3), f"for {name} lr_limit returned {got:.4f}, exactly "
+             f"what it returned for {other}, but the two limits differ ({want:.4f} here): the limit depends on the "
+             "values in X. Compute it from X on every call (no number kept from an earlier call, no notebook "
+             "variable such as lr_max).")
+    ones = torch.ones(n, 1)
+    if close(got, 2 * want, 1e-3):
+        raise Incorrect(f"for {name} your limit is {got:.4f}, twice the right one: the Hessian of the mean "
+                        "squared error is 2/N AᵀA (the 2 comes from differentiating the square).")
+    if close(got, want * n, 1e-3) or close(got, want / n, 1e-3):
+        raise Incorrect(f"for {name} your limit is {got:.4f}, {n} times off: the loss is a *mean* over the "
+                        f"{n} points, so the Hessian is 2/N AᵀA.")
+    A = _design(X)
+    H = 2 * A.T @ A / n
+    if close(got, 2 / _EIGVALSH(H)[0].item(), 1e-3):
+        raise Incorrect(f"for {name} you divided by the smallest curvature: the steep direction, the largest "
+                        "eigenvalue, is the one that blows up first.")
+    if close(got, _limit(X.double()), 1e-3):
+        raise Incorrect(f"for {name} you left out the column of ones: the bias is a parameter too, and its "
+                        "column in A is all ones.")
+    if k > 1 and close(got, _limit(_design(X, torch.ones_like(X))), 1e-3):
+        raise Incorrect(f"for {name} A got {k} columns of ones: ones_like(X) has as many columns as X. A linear "
+                        "model has one bias, so A needs exactly one column of ones, torch.ones(N, 1).")
+    centred = X - X.mean(0)
+    for how, Z in (("standardised", centred / X.std(0)), ("centred", centred)):
+        B = _design(Z, ones)
+        if close(got, _limit(B), 1e-3) and _took(seen, 2 * B.T @ B / n):
+            raise Incorrect(f"for {name} your limit is {got:.4f}, expected {want:.4f}: you {how} the inputs first. "
+                            f"The model is trained on X as it is, and a {how} X has another curvature (changing it "
+                            f"is what {how} inputs are for). Build A from X itself.")
+    if close(got, 2 / H.diagonal().max().item(), 1e-3) and _took(seen, H):
+        raise Incorrect(f"for {name} your limit is {got:.4f}, expected {want:.4f}: you divided by the largest "
+                        "diagonal entry of H, the curvature along one parameter alone. Along a mix of parameters "
+                        "it can be larger: the largest eigenvalue is the steepest direction.")
 
 
 def _check_lr_limit(lr_limit: object) -> str:
-    """2 / the largest eigenvalue of the MSE Hessian, for inputs with one and with two features."""
+    """2 / the largest eigenvalue of the MSE Hessian, for inputs with one, two and three features."""
     need(callable(lr_limit), "`lr_limit` should be a function lr_limit(X).")
-    X_line = helpers.make_line_data()[0]
-    g = torch.Generator().manual_seed(0)
-    cases = [("the 40 training inputs of the course", X_line[:40]),
-             ("inputs from 0 to 2", torch.arange(0, 2, 0.1).unsqueeze(1)),
-             ("30 inputs with 2 features", torch.rand(30, 2, generator=g) * torch.tensor([1.0, 3.0])),
-             ("12 inputs with 3 features", torch.rand(12, 3, generator=g) * 2 - 1)]
-    for name, X in cases:
-        shapes: list = []
-        with _watched_solvers(shapes):
-            got = number(f"lr_limit(X) for {name}", call(lr_limit, X, case=f"For {name}"))
+    earlier: list = []
+    for name, X in _cases():
+        given, seen = X.clone(), []
+        with _watched_solvers(seen):
+            got = number(f"lr_limit(X) for {name}", call(lr_limit, given, case=f"For {name}"))
+        need(torch.equal(given, X), f"for {name} lr_limit changed the X it was given, in place (an operation such "
+             "as X -= X.mean(0), X.mul_(...) or X[:, 0] = ...): the caller's inputs are now other numbers. Leave "
+             "X as it is: build new tensors from it (torch.cat does).")
         A, n = _design(X), len(X)
         H = 2 * A.T @ A / n
         want = 2 / _largest(H)
-        if close(got, want, 1e-3):
-            _check_hessian_shape(shapes, name, n, X.shape[1])  # A Aᵀ shares AᵀA's largest eigenvalue
-            continue
-        if close(got, 2 * want, 1e-3):
-            raise Incorrect(f"for {name} your limit is {got:.4f}, twice the right one: the Hessian of the mean "
-                            "squared error is 2/N AᵀA (the 2 comes from differentiating the square).")
-        if close(got, want * n, 1e-3) or close(got, want / n, 1e-3):
-            raise Incorrect(f"for {name} your limit is {got:.4f}, {n} times off: the loss is a *mean* over the "
-                            f"{n} points, so the Hessian is 2/N AᵀA.")
-        if close(got, 2 / _EIGVALSH(H)[0].item(), 1e-3):
-            raise Incorrect(f"for {name} you divided by the smallest curvature: the steep direction, the largest "
-                            "eigenvalue, is the one that blows up first.")
-        if close(got, 2 / _largest(2 * X.double().T @ X.double() / n), 1e-3):
-            raise Incorrect(f"for {name} you left out the column of ones: the bias is a parameter too, and its "
-                            "column in A is all ones.")
-        if X.shape[1] > 1 and close(got, 2 / _largest(2 * _design(X, torch.ones_like(X)).T @ _design(X, torch.ones_like(X)) / n), 1e-3):
-            raise Incorrect(f"for {name} A got {X.shape[1]} columns of ones: ones_like(X) has as many columns as "
-                            f"X. A linear model has one bias, so A needs exactly one column of ones, torch.ones(N, 1).")
-        _check_hessian_shape(shapes, name, n, X.shape[1])
-        raise Incorrect(f"for {name} your limit is {got:.4f}, expected {want:.4f} = 2 / the largest eigenvalue of "
-                        "H = 2/N AᵀA, with A the input columns and one column of ones.")
-    return f"2 / λ_max for one feature or several: {2 / _largest(2 * _design(X_line[:40]).T @ _design(X_line[:40]) / 40):.4f} for the course's training inputs."
+        if not close(got, want, 1e-3):
+            _limit_mistake(got, want, name, X, earlier, seen)
+            _check_hessian(seen, name, H, n, f"your limit is {got:.4f}, expected {want:.4f}: ")
+            raise Incorrect(f"for {name} your limit is {got:.4f}, expected {want:.4f} = 2 / the largest eigenvalue "
+                            "of H = 2/N AᵀA, with A the input columns and one column of ones.")
+        _check_hessian(seen, name, H, n, "your limit is right, but only because your return makes up for your H: ")
+        earlier.append((name, got, want))
+    return (f"2 / λ_max for one feature or several: {_limit(_design(_cases()[0][1])):.4f} for the course's training "
+            "inputs.")
 
 
 q1 = _ex.problem(
@@ -113,7 +191,10 @@ q1 = _ex.problem(
     task="The optional aside computed the largest learning rate plain SGD on MSE can use for the course's line. "
          "Write `lr_limit(X)` for a linear model on inputs `X` of shape `[N, k]`, with **any number of features** "
          "`k` (a model `nn.Linear(k, 1)`: one weight per feature and one bias): 2 divided by the largest curvature "
-         "of the MSE loss. The check calls it on inputs with 1, 2 and 3 features.",
+         "of the MSE loss, the largest eigenvalue of its Hessian `H` (one row and one column per parameter). The "
+         "check calls it on inputs with 1, 2 and 3 features (two of them with 40 points), wants each `X` left as "
+         "it was, and looks at the matrix you hand to `torch.linalg`'s eigenvalue functions too: it must be `H` "
+         "itself, not a multiple of it or A Aᵀ, even where those give the same number.",
     starter='def lr_limit(X):\n'
             '    """The largest learning rate plain SGD on MSE can use for a linear model on inputs X [N, k]."""\n'
             '    A = ____                         # [N, k + 1]: one column per feature and one column of ones\n'
@@ -161,71 +242,158 @@ def _watched_steps(seen: list) -> Iterator[None]:
         helpers.train_step = real
 
 
+class _Watch:
+    """What one call of train_line on `n` points did: each optimizer step (the run is stopped past twice `epochs`),
+    and for each module the parameters it had at its first forward pass and the inputs it saw."""
+
+    def __init__(self, epochs: int, n: int) -> None:
+        self.epochs, self.n, self.optimizers, self.modules = epochs, n, [], {}
+        self.steps, self.batch, self.made = 0, n, []  # the parameters made during the call (kept: no id reused)
+
+    def step(self, optimizer: torch.optim.Optimizer, *_: object) -> None:
+        """An optimizer is about to step: count it, and stop a run that takes far more steps than epochs."""
+        self.steps += 1
+        if all(o is not optimizer for o in self.optimizers):
+            self.optimizers.append(optimizer)
+        if self.steps <= 2 * self.epochs:
+            return
+        taken = f"asked for {self.epochs} epochs, your run had taken more than {2 * self.epochs} optimizer steps"
+        need(self.batch >= self.n, f"{taken}, each on {self.batch} of the {self.n} points"
+             + (" (one step per point)" if self.batch == 1 else "") + f": an epoch here is one step on all {self.n} "
+             "points at once, a full batch.")
+        raise Incorrect(f"{taken} when the check stopped it: one full-batch step per epoch, `for epoch in "
+                        "range(epochs)`, with the epochs argument (not a number of your own).")
+
+    def forward(self, module: nn.Module, args: tuple) -> None:
+        """A module is about to run: keep its parameters the first time, and the input it was given."""
+        if id(module) not in self.modules:  # the module itself is kept too, so no other object takes its id
+            self.modules[id(module)] = (module, [p.detach().clone() for p in module.parameters()], [])
+        if args and isinstance(args[0], torch.Tensor):
+            self.modules[id(module)][2].append(args[0].detach())
+            self.batch = len(args[0]) if args[0].dim() else 1
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[_Watch]:
+        """Watch every optimizer step and forward pass made inside the block."""
+        handles = [register_optimizer_step_pre_hook(self.step), register_module_forward_pre_hook(self.forward),
+                   register_module_parameter_registration_hook(lambda module, name, p: self.made.append(p))]
+        try:
+            yield self
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def stepped(self, model: nn.Module) -> torch.optim.Optimizer | None:
+        """The optimizer stepped in the run that holds the parameters of `model` (None if none does)."""
+        ids = {id(p) for p in model.parameters()}
+        return next((o for o in self.optimizers if ids <= {id(p) for g in o.param_groups for p in g["params"]}), None)
+
+
+def _run_line(train_line: object, X: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, device: object,
+              case: str) -> tuple[nn.Module, _Watch]:
+    """Call train_line, watching what it does; it must return a model."""
+    watch = _Watch(epochs, len(X))
+    with watch.watching():
+        model = call(train_line, X, y, lr, epochs, device, case=case)
+    need(isinstance(model, nn.Module), f"train_line returned {type(model).__name__}: return the trained model.")
+    return model, watch
+
+
+def _check_optimizer(model: nn.Module, watch: _Watch, lr: float, where: str = "") -> None:
+    """The run must step plain SGD at the rate asked for, over the parameters of the model it returns."""
+    need(watch.steps, "your run never called optimizer.step(): build torch.optim.SGD(model.parameters(), lr=lr) and "
+                      "let helpers.train_step step it each epoch.")
+    optimizer = watch.stepped(model)
+    need(optimizer is not None, f"{where}the optimizer your run stepped holds other parameters than the model it "
+         "returns, so nothing updated that model: build torch.optim.SGD(model.parameters(), ...) for that very "
+         "model, after moving it (model.to(device) can replace the parameter objects, as it does on `meta`).")
+    need(type(optimizer) is torch.optim.SGD, f"your optimizer is {type(optimizer).__name__}, not plain SGD: "
+                                             "torch.optim.SGD(model.parameters(), lr=lr).")
+    group = optimizer.param_groups[0]
+    for key, plain in (("momentum", 0), ("dampening", 0), ("weight_decay", 0), ("nesterov", False),
+                       ("maximize", False)):
+        need(group.get(key, plain) == plain, f"your SGD has {key}={group[key]}: plain SGD has none, and the task's "
+                                             "run is torch.optim.SGD(model.parameters(), lr=lr) alone.")
+    need(math.isclose(float(group["lr"]), lr), f"asked for lr {lr}, your optimizer has lr={group['lr']}: build it "
+         "with the lr argument, lr=lr, not a number of your own (nor a notebook variable).")
+
+
+def _check_steps(model: nn.Module, watch: _Watch, X: torch.Tensor) -> None:
+    """One full-batch step per epoch, on the X given; the model starts from seed 42's LinearRegressionModelV2."""
+    n, epochs, steps = len(X), watch.epochs, watch.steps
+    _, first, inputs = watch.modules.get(id(model), (model, [], []))
+    need(inputs, "your run never called the model: helpers.train_step(model, X, y, loss_fn, optimizer) each epoch.")
+    sizes = {len(x) for x in inputs}
+    need(max(sizes) >= n, f"your model saw at most {max(sizes)} of the {n} points in one forward pass: train on all "
+                          "of X and y at once (a slice such as X[:-1] leaves points out).")
+    need(steps == epochs, f"asked for {epochs} epochs, your run took {steps} optimizer step{'s' * (steps != 1)}"
+         + (f" ({steps // epochs} an epoch)" if steps > epochs and steps % epochs == 0 else "")
+         + ": one full-batch step per epoch, `for epoch in range(epochs)`, with the epochs argument.")
+    need(all(x.shape == X.shape and torch.equal(x.cpu(), X) for x in inputs), "the inputs your model was trained "
+         "on are not the X given to train_line: train on the arguments X and y (moved to the device), not on a "
+         "notebook variable such as X_train, and not on y.")
+    need(any(p is q for p in model.parameters() for q in watch.made), "the model train_line returned was not "
+         "built in this call (its parameters existed before it: a notebook variable such as `model`, or a model "
+         "kept from an earlier call): build a new LinearRegressionModelV2 inside train_line, from seed 42.")
+    torch.manual_seed(42)
+    start = helpers.LinearRegressionModelV2()
+    if _same(first, list(start.parameters())):
+        return
+    need(isinstance(model, helpers.LinearRegressionModelV2), f"train_line returned a {type(model).__name__}: build "
+         "a helpers.LinearRegressionModelV2 (its nn.Linear starts from other seed-42 numbers).")
+    raise Incorrect("your model did not start from seed 42's LinearRegressionModelV2: set the seed, "
+                    "helpers.set_seed(42), then build the model first (anything drawn in between changes its start; "
+                    "seed 42 first, then the model).")
+
+
+def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    """True if two lists of parameters hold the same numbers."""
+    return len(a) == len(b) and all(close(p, q.detach(), 1e-6) for p, q in zip(a, b))
+
+
 def _check_devices(train_line: object, X: torch.Tensor, y: torch.Tensor) -> None:
     """Train for 2 epochs on the meta device: the model and the data must both be there (a loop of one's own,
-    without .item(), runs there too)."""
+    without .item(), runs there too), and the optimizer must hold the parameters of the model after its move."""
     seen: list = []
     with _watched_steps(seen):
         try:
-            model = train_line(X, y, 0.5, 2, META)
-        except Incorrect:
-            raise
-        except Exception as err:  # noqa: BLE001 - the learner's error becomes a verdict
-            if "meta" in str(err) and "item" in str(err):
+            model, watch = _run_line(train_line, X, y, 0.5, 2, META, "On the meta device")
+        except Incorrect as err:
+            if "your code raised" not in str(err):
+                raise
+            if "item() cannot be called on meta" in str(err):
                 raise Incorrect("on the meta device (which has no numbers) your code called .item(): use "
                                 "helpers.train_step for each epoch, as the starting code does.") from None
-            if "expected device meta" in str(err) or "device meta" in str(err):
+            if "device meta" in str(err):
                 raise Incorrect("the model and the data ended up on different devices: move both, model.to(device) "
                                 "and X, y = X.to(device), y.to(device).") from None
             raise
-    need(isinstance(model, nn.Module), f"train_line returned {type(model).__name__}: return the trained model.")
     need(any(p.device == META for p in model.parameters()), "asked for the `meta` device, your model and data "
          "stayed on the cpu: move both to the device argument, model.to(device) and X.to(device).")
+    _check_optimizer(model, watch, 0.5, "on the `meta` device, ")
 
 
 def _check_train_line(train_line: object) -> str:
     """A seed-42 LinearRegressionModelV2 trained on the data it is given, on the device it is given."""
     need(callable(train_line), "`train_line` should be a function train_line(X, y, lr, epochs, device).")
-    X = torch.arange(0, 1, 0.025).unsqueeze(1)
+    X = torch.arange(-1, 1, 0.05).unsqueeze(1)
     y = 2.0 * X - 1.0  # not the notebook's line: a model that learns 0.7 and 0.3 used the wrong data
-    model = call(train_line, X, y, 0.5, 150, "cpu", case="Training on the line y = 2 x - 1 for 150 epochs at lr 0.5")
-    need(isinstance(model, nn.Module), f"train_line returned {type(model).__name__}: return the trained model.")
-    params = list(model.parameters())
-    need(len(params) == 2 and all(p.numel() == 1 for p in params), "return a LinearRegressionModelV2: one "
-         "weight and one bias.")
-    w, b = (p.item() for p in params)
-    need(math.isfinite(w) and math.isfinite(b), "the run blew up to NaN or inf: check the loss and the learning rate.")
-    need(not (abs(w - 0.7) < 0.05 and abs(b - 0.3) < 0.05), "your model learned the notebook's line (0.7, 0.3), "
-         "not the data it was given: train on the arguments X and y, not on X_train and y_train.")
+    torch.manual_seed(0)  # a run that forgets to seed starts from other numbers than seed 42's
+    short, watch = _run_line(train_line, X, y, 0.2, 3, "cpu", "Training for 3 epochs at lr 0.2")
+    _check_optimizer(short, watch, 0.2)
+    _check_steps(short, watch, X)
+    model, watch = _run_line(train_line, X, y, 0.5, 30, "cpu", "Training for 30 epochs at lr 0.5")
+    need(model is not short, "train_line returned the same model object on two calls: build a new model in every "
+                             "call (a model made outside the function keeps training where the last call stopped).")
+    w, b = (p.item() for p in model.parameters())
     distance = max(abs(w - 2.0), abs(b + 1.0))
-    if distance >= 1e-3:
-        torch.manual_seed(42)
-        start = [p.item() for p in helpers.LinearRegressionModelV2().parameters()]
-        need(not all(close(p, q, 1e-6) for p, q in zip((w, b), start)), "after 150 epochs your model still has "
-             "its seed-42 starting weight and bias: nothing updated it. The optimizer must hold the parameters of the "
-             "model you train and return: torch.optim.SGD(model.parameters(), ...) for that very model.")
-        once = call(train_line, X, y, 0.5, 1, "cpu", case="Training for 1 epoch")
-        one = [p.item() for p in once.parameters()]
-        need(not close(one[0], w, 1e-6), "150 epochs end where 1 epoch does: loop `for epoch in range(epochs)`.")
-        raise Incorrect(f"after 150 epochs at lr 0.5 your model is at weight {w:.4f}, bias {b:.4f}, {distance:.4f} "
-                        "from the closed form (2, -1), where MSE and plain SGD at the given lr get within 0.001: "
-                        "check the loss, the optimizer and its learning rate.")
-    torch.manual_seed(0)  # a step that forgets to seed would start from other numbers than seed 42's
-    short = call(train_line, X, y, 0.2, 3, "cpu", case="Training for 3 epochs at lr 0.2")
-    reached = [p.item() for p in short.parameters()]
-
-    def like(lr: float, epochs: int) -> bool:
-        """True if the learner's 3-epoch run at lr 0.2 ended where the reference with these settings does."""
-        return all(close(p, q.item(), 1e-6) for p, q in zip(reached, _reference(X, y, lr, epochs).parameters()))
-
-    if not like(0.2, 3):
-        need(not like(0.5, 3), "asked for lr 0.2, your run took the steps of lr 0.5: build the optimizer with the "
-                               "lr argument, lr=lr, not a number of your own.")
-        need(not (like(0.2, 150) or like(0.5, 150)), "asked for 3 epochs, your run trained 150: loop over the "
-                                                     "epochs argument, range(epochs).")
-        raise Incorrect("after 3 epochs at lr 0.2 your model is not where a seed-42 LinearRegressionModelV2 trained "
-                        "with MSE and plain SGD (no momentum, not Adam) at that lr is: seed 42 first, then build the "
-                        "model; use the lr and epochs arguments.")
+    need(math.isfinite(distance), "the run blew up to NaN or inf: check the loss (MSE, a mean) and the learning rate.")
+    need(distance < 1e-3, f"after 30 epochs at lr 0.5 your model is at weight {w:.4f}, bias {b:.4f}, {distance:.4f} "
+                          "from the closed form (2, -1), where MSE and plain SGD at the given lr get within 0.001: "
+                          "check the loss (nn.MSELoss()) and the targets (the y given).")
+    need(_same([p.detach() for p in short.parameters()], list(_reference(X, y, 0.2, 3).parameters())),
+         "after 3 epochs at lr 0.2 your model is not where a seed-42 LinearRegressionModelV2 trained with MSE and "
+         "plain SGD at that lr is: check the loss (nn.MSELoss()) and the targets (the y given).")
     _check_devices(train_line, X, y)
     return (f"weight {w:.4f}, bias {b:.4f}: the closed form (2, -1) within 1e-3, step for step the reference run, and "
             "the model and the data on the device it was given (checked on `meta`, which every machine has).")
@@ -248,7 +416,9 @@ q2 = _ex.problem(
          "`helpers.train_step` on all the points at once (a *full batch*, as everywhere so far); return the model. "
          "The check trains it on *another* line, y = 2 x - 1, at two learning rates, compares the result with that "
          "line's closed form, and runs it once on the `meta` device (tensors without numbers, which every machine "
-         "has) to see that the model and the data both went to `device`.",
+         "has) to see that the model and the data both went to `device`. It also counts the optimizer's steps (one "
+         "an epoch), looks at what the model is given, and wants a new model from every call, its optimizer built "
+         "after the move (moving a model can replace its parameter objects, as it does on `meta`).",
     starter='def train_line(X, y, lr, epochs, device):\n'
             '    """A seed-42 LinearRegressionModelV2 trained on (X, y) with MSE + SGD on device; return it."""\n'
             '    helpers.set_seed(42)\n'
