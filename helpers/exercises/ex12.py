@@ -115,8 +115,8 @@ q1 = _ex.problem(
          "`build_eval_step(model)` returns a process function `step(engine, batch)` that, for a batch `(X, y)`, "
          "returns the pair `(y_pred, y)` that ignite's metrics (`Accuracy`, `Loss`) read, where `y_pred` is the "
          "model's output (the logits). Between two evaluations a trainer runs training steps on the same model. "
-         "The check calls your step on a model with dropout, then lets an `Engine` with `Accuracy` and `Loss` "
-         "run it.",
+         "The check calls your step on a model with dropout and batch norm, then lets an `Engine` with `Accuracy` "
+         "and `Loss` run it.",
     starter='def build_eval_step(model):\n'
             '    """Return a process function step(engine, batch) -> (y_pred, y) for ignite\'s metrics."""\n'
             '    def step(engine, batch):\n'
@@ -351,8 +351,9 @@ q3 = _ex.problem(
     task="`ModelCheckpoint` keeps the best model in a file. Write `attach_keep_best(trainer, evaluator, model, best)`, "
          "which keeps it in memory instead: after each validation run of `evaluator` (whose metrics hold "
          "`\"accuracy\"`), when the accuracy beats the best so far, store in the dict `best` the accuracy, the "
-         "training epoch it came from, and the model's `state_dict()` as it is at that moment. The check trains a "
-         "dummy model whose weights change every epoch, with scores it sets itself.",
+         "training epoch it came from, and the model's `state_dict()` as it is at that moment. The check trains "
+         "dummy models whose weights and buffers change every epoch, with scores it sets itself, validating after "
+         "every epoch or only every few.",
     starter='def attach_keep_best(trainer, evaluator, model, best):\n'
             '    """After each validation run, keep model\'s weights in `best` when the accuracy is a new best."""\n'
             '    best["accuracy"] = float("-inf")\n\n'
