@@ -13,8 +13,8 @@ from torch import nn
 from ._core import Incorrect
 from ._util import call, close, need
 
-__all__ = ["ModeProbe", "StepLog", "check_training_step", "check_update", "loss_as_number", "sgd_at",
-           "stale_gradients"]
+__all__ = ["ModeProbe", "RecordingLoss", "StepLog", "check_training_step", "check_update", "loss_as_number",
+           "sgd_at", "stale_gradients"]
 
 
 class ModeProbe(nn.Module):
@@ -28,6 +28,20 @@ class ModeProbe(nn.Module):
         """Record the mode, then compute the outputs: shape [N, outputs]."""
         self.modes.append(self.training)
         return self.linear(x)
+
+
+class RecordingLoss(nn.Module):
+    """The loss_fn handed to the learner's step: `loss`, recording each call's prediction, target and value."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        super().__init__()
+        self.loss, self.calls = loss, []
+
+    def forward(self, y_pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The loss, recorded."""
+        value = self.loss(y_pred, target)
+        self.calls.append((y_pred, target, float(value.detach().sum())))
+        return value
 
 
 class StepLog:
@@ -128,13 +142,8 @@ def check_training_step(make: Callable[[nn.Module, torch.optim.Optimizer, Callab
     must come before backward(), and backward() before step(). Two calls on one batch: one batch's gradient.
     """
     X = torch.arange(0, 1, 0.1).unsqueeze(1)
-    y, mse, losses_computed = 0.7 * X + 0.3, nn.MSELoss(), []
-
-    def loss_fn(y_pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The MSE loss, counting its calls (a step that builds its own loss never calls it)."""
-        losses_computed.append(1)
-        return mse(y_pred, target)
-
+    y, mse = 0.7 * X + 0.3, nn.MSELoss()
+    loss_fn = RecordingLoss(mse)  # a step that builds its own loss never calls it
     torch.manual_seed(0)
     model = ModeProbe().eval()  # as an evaluation at the end of an epoch leaves it
     before_params = [p.detach().clone() for p in model.parameters()]
@@ -152,7 +161,7 @@ def check_training_step(make: Callable[[nn.Module, torch.optim.Optimizer, Callab
     loss_as_number(out)
     need(math.isclose(out, loss_before, rel_tol=1e-5),
          f"your step returned {out:.4f}, but the loss of its forward pass was {loss_before:.4f}.")
-    need(losses_computed, "your step never called the loss function it was given: loss = loss_fn(y_pred, y), "
+    need(loss_fn.calls, "your step never called the loss function it was given: loss = loss_fn(y_pred, y), "
                           "so that the same step works with any loss.")
     need(len(steps) <= 1, f"one call of your step called optimizer.step() {len(steps)} times: that is "
                           f"{len(steps)} updates for one batch. Call it once per step.")

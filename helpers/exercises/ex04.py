@@ -9,39 +9,26 @@ from collections.abc import Callable
 import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
-from torch.overrides import TorchFunctionMode
 
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._steps import StepLog, check_update, stale_gradients
+from ._steps import ModeProbe, RecordingLoss, StepLog, check_update, loss_as_number, sgd_at, stale_gradients
+from ._torch_ops import without_autograd
 from ._util import call, close, need, number
 
 _ex = Exercises("ex04")
 bind = _ex.bind
 
 
-class _TwoOutputs(nn.Module):
-    """A model with two outputs (one nn.Linear(1, 2)) that records whether each forward pass ran in training mode."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear, self.modes = nn.Linear(1, 2), []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Record the mode, then compute both outputs: shape [N, 2]."""
-        self.modes.append(self.training)
-        return self.linear(x)
-
-
-def _two_output_case() -> tuple[torch.Tensor, torch.Tensor, _TwoOutputs]:
+def _two_output_case() -> tuple[torch.Tensor, torch.Tensor, ModeProbe]:
     """Ten inputs, two targets (a rising and a falling line) and a two-output model left in eval mode.
 
     Both of its lines cross their targets, so errors have both signs (with one sign only, L1 would be linear
     and some wrong losses would agree with the right one)."""
     X = torch.arange(0, 1, 0.1).unsqueeze(1)
     Y = torch.cat([0.7 * X + 0.3, 1.0 - X], dim=1)
-    model = _TwoOutputs().eval()
+    model = ModeProbe(2).eval()  # two outputs
     with torch.no_grad():
         model.linear.weight.copy_(torch.tensor([[0.2], [0.5]]))
         model.linear.bias.copy_(torch.tensor([0.5, 0.4]))
@@ -63,13 +50,8 @@ def _sum_of_columns(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, loss: Ca
 def _first_call(train_step_two: Callable) -> float:
     """One call with L1 on a model in eval mode whose .grad holds an old gradient: what, when, in which order."""
     X, Y, model = _two_output_case()
-    l1, swapped = nn.L1Loss(), []
-
-    def loss_fn(y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The L1 loss, recording for each call whether the target came first (the order every loss takes)."""
-        swapped.append(y.requires_grad and not y_pred.requires_grad)
-        return l1(y_pred, y)
-
+    l1 = nn.L1Loss()
+    loss_fn = RecordingLoss(l1)
     start = [p.detach().clone() for p in model.parameters()]
     want_loss, fresh = _sum_of_columns(model, X, Y, l1)
     P = model(X)
@@ -84,6 +66,7 @@ def _first_call(train_step_two: Callable) -> float:
         out = call(train_step_two, model, X, Y, loss_fn, optimizer, case="Called once on a model left in eval mode")
     finally:
         any_step.remove()
+    swapped = [y.requires_grad and not y_pred.requires_grad for y_pred, y, _ in loss_fn.calls]  # target first?
     need(model.modes, "your step never called the model: the forward pass is Y_pred = model(X).")
     need(model.modes[0], "the forward pass ran in eval mode: start the step with model.train().")
     need(swapped, "your step never called the loss_fn it was given: compute each column's loss with loss_fn.")
@@ -95,46 +78,50 @@ def _first_call(train_step_two: Callable) -> float:
     need(not any(swapped), "your step called loss_fn(target, prediction): PyTorch's losses take the prediction "
                            "first, loss_fn(Y_pred[:, 0], Y[:, 0]). With L1 the order happens not to matter, but for "
                            "a loss that is not symmetric (nn.BCELoss, nn.CrossEntropyLoss, nn.KLDivLoss) it does.")
-    need(out is not None, "your step returned nothing: return the summed loss as a Python number.")
-    need(not isinstance(out, torch.Tensor), "your step returned a tensor: return loss.item(), a Python number.")
-    need(isinstance(out, float), f"your step returned {type(out).__name__}: return loss.item(), a Python number.")
+    loss_as_number(out, "your step returned nothing: return the summed loss as a Python number.")
     if not close(out, want_loss):
-        with torch.no_grad():
-            whole, first = l1(P, Y).item(), l1(P[:, 0], Y[:, 0]).item()
-            crossed = (l1(P[:, 0], Y[:, 0:1]) + l1(P[:, 1], Y[:, 1:2])).item()
-        if close(out, whole) and len(swapped) > 1:
-            raise Incorrect(f"your step returned {out:.4f}, the mean of the two columns' losses: the task's loss is "
-                            f"their sum ({want_loss:.4f}), so that each target counts fully, whatever their number.")
-        if close(out, whole):
-            raise Incorrect(f"your step returned {out:.4f}, loss_fn of all 2 x 10 numbers at once; the task's loss "
-                            f"is loss_fn of column 0 plus loss_fn of column 1 ({want_loss:.4f}). Call loss_fn once "
-                            "per column and add the two. (Doubling the loss of all the numbers is no fix: it equals "
-                            "that sum only for a loss that averages, on columns of equal length.)")
-        if close(out, first) or close(out, l1(P[:, 1], Y[:, 1]).item()):
-            raise Incorrect(f"your step returned {out:.4f}, the loss of one column only: the loss is the sum of "
-                            "both columns' losses.")
-        if close(out, _sum_of_columns(model, X, Y, l1)[0]):
-            raise Incorrect(f"your step returned {out:.4f}, the loss measured after the update: return the loss of "
-                            f"step 2, computed before optimizer.step() ({want_loss:.4f}).")
-        if close(out, crossed):
-            raise Incorrect("a prediction column of shape [10] met a target of shape [10, 1]: they broadcast to "
-                            "[10, 10] and compare every prediction with every label. Slice both the same way, "
-                            "Y_pred[:, 0] and Y[:, 0].")
-        raise Incorrect(f"your step returned {out:.4f}, but the sum of the two columns' losses before the update "
-                        f"was {want_loss:.4f}: loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1]).")
+        _name_wrong_sum(out, want_loss, model, X, Y, P, len(swapped))
     need(len(model.modes) == 1, f"one call of your step ran the model {len(model.modes)} times: one forward pass "
                                 "gives both columns, Y_pred = model(X); slice it for each loss. Every pass costs "
                                 "time, and with dropout each pass drops other units, so two passes would train two "
                                 "different networks.")
     if check_update(model, start, fresh, stale, 0.1, log):
         return out
-    params = [p.detach() for p in model.parameters()]
-    if any(all(close(p, s - 0.1 * g, 1e-6) for p, s, g in zip(params, start, o)) for o in only):
+    if any(sgd_at(model, start, o, 0.1) for o in only):
         raise Incorrect("the update used only one column's gradient: the other was cleared or never computed. "
                         "Call zero_grad() once, before backward(), on the summed loss (or before both "
                         "backward() calls: they add up).")
     raise Incorrect("the parameters after your step are not where one SGD step on the summed loss puts them: "
                     "zero_grad(), then backward() on the sum, then one step().")
+
+
+def _name_wrong_sum(out: float, want_loss: float, model: nn.Module, X: torch.Tensor, Y: torch.Tensor,
+                    P: torch.Tensor, loss_calls: int) -> None:
+    """Raise Incorrect naming the loss returned instead of the columns' summed L1 loss (P: from before the update)."""
+    l1 = nn.L1Loss()
+    with torch.no_grad():
+        whole, first = l1(P, Y).item(), l1(P[:, 0], Y[:, 0]).item()
+        crossed = (l1(P[:, 0], Y[:, 0:1]) + l1(P[:, 1], Y[:, 1:2])).item()
+    if close(out, whole) and loss_calls > 1:
+        raise Incorrect(f"your step returned {out:.4f}, the mean of the two columns' losses: the task's loss is "
+                        f"their sum ({want_loss:.4f}), so that each target counts fully, whatever their number.")
+    if close(out, whole):
+        raise Incorrect(f"your step returned {out:.4f}, loss_fn of all 2 x 10 numbers at once; the task's loss "
+                        f"is loss_fn of column 0 plus loss_fn of column 1 ({want_loss:.4f}). Call loss_fn once "
+                        "per column and add the two. (Doubling the loss of all the numbers is no fix: it equals "
+                        "that sum only for a loss that averages, on columns of equal length.)")
+    if close(out, first) or close(out, l1(P[:, 1], Y[:, 1]).item()):
+        raise Incorrect(f"your step returned {out:.4f}, the loss of one column only: the loss is the sum of "
+                        "both columns' losses.")
+    if close(out, _sum_of_columns(model, X, Y, l1)[0]):
+        raise Incorrect(f"your step returned {out:.4f}, the loss measured after the update: return the loss of "
+                        f"step 2, computed before optimizer.step() ({want_loss:.4f}).")
+    if close(out, crossed):
+        raise Incorrect("a prediction column of shape [10] met a target of shape [10, 1]: they broadcast to "
+                        "[10, 10] and compare every prediction with every label. Slice both the same way, "
+                        "Y_pred[:, 0] and Y[:, 0].")
+    raise Incorrect(f"your step returned {out:.4f}, but the sum of the two columns' losses before the update "
+                    f"was {want_loss:.4f}: loss_fn(Y_pred[:, 0], Y[:, 0]) + loss_fn(Y_pred[:, 1], Y[:, 1]).")
 
 
 def _second_loss(train_step_two: Callable, first_out: float) -> None:
@@ -160,7 +147,7 @@ def _second_loss(train_step_two: Callable, first_out: float) -> None:
     need(close(out, want_loss), f"with a second loss_fn, the root of the mean squared error, your step returned "
                                 f"{out:.4f}, but the sum of the two columns' losses is {want_loss:.4f}: call loss_fn "
                                 "on column 0 and on column 1 and add the two, whatever the loss.")
-    need(all(close(p.detach(), s - 0.1 * g, 1e-6) for p, s, g in zip(model.parameters(), start, fresh)),
+    need(sgd_at(model, start, fresh, 0.1),
          "with a second loss_fn, the root of the mean squared error, the parameters are not where one SGD step on "
          "the sum of the two columns' losses puts them.")
 
@@ -173,20 +160,18 @@ def _check_train_step_two(train_step_two: object) -> str:
     X, Y, _ = _two_output_case()
     l1 = nn.L1Loss()
     torch.manual_seed(0)
-    model = _TwoOutputs()
-    reference = copy.deepcopy(model)
-    P = reference(X)
-    (l1(P[:, 0], Y[:, 0]) + l1(P[:, 1], Y[:, 1])).backward()
+    model = ModeProbe(2)
+    one_batch = _sum_of_columns(copy.deepcopy(model), X, Y, l1)[1]  # the gradients of one batch
     run_optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the parameters stay put
     outs = [call(train_step_two, model, X, Y, l1, run_optimizer, case="Called twice on one batch") for _ in range(2)]
     need(close(outs[0], outs[1]), f"two calls on one batch, with parameters that did not move (lr 0), returned "
                                   f"{outs[0]:.4f}, then {outs[1]:.4f}: something leaks from call to call. Return "
                                   "this call's loss alone.")
-    for p, r in zip(model.parameters(), reference.parameters()):
-        if p.grad is not None and close(p.grad, 2 * r.grad) and not close(p.grad, r.grad):
+    for p, r in zip(model.parameters(), one_batch):
+        if p.grad is not None and close(p.grad, 2 * r) and not close(p.grad, r):
             raise Incorrect("after two calls on one batch the gradients are twice one batch's: zero them with "
                             "optimizer.zero_grad() at the start of every step.")
-        need(p.grad is None or close(p.grad, r.grad), "after two calls the gradients are not one batch's gradient: "
+        need(p.grad is None or close(p.grad, r), "after two calls the gradients are not one batch's gradient: "
                                                         "optimizer.zero_grad() before backward().")
     return ("training mode, the sum of both columns' losses (with L1 and with a loss that is not a mean), one update "
             "with this batch's gradient alone, whatever .grad held before: the same loop serves any model and any "
@@ -233,8 +218,7 @@ def _check_lr(lr_mse: object) -> str:
     need(lr > 0, f"lr_mse = {lr}: a learning rate is a positive step size.")
     X, y = helpers.make_line_data()
     X_train, y_train = X[:40], y[:40]
-    torch.manual_seed(42)
-    model = helpers.LinearRegressionModel()
+    model = _line_model(None)
     w, b = model.weights.detach().clone(), model.bias.detach().clone()
     for _ in range(100):  # what nn.MSELoss + SGD do, written out (same numbers, without autograd's overhead)
         e = w * X_train + b - y_train
@@ -266,21 +250,6 @@ q2 = _ex.problem(
 )
 
 
-class _NoAutograd(TorchFunctionMode):
-    """Refuse backward() and torch.autograd.grad (in any spelling, even behind torch.enable_grad()) while active."""
-
-    _AUTOGRAD = {torch.Tensor.backward: "backward()", torch.autograd.backward: "torch.autograd.backward",
-                 torch.autograd.grad: "torch.autograd.grad"}
-
-    def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: dict | None = None) -> object:
-        """Run every torch function as it is, except autograd's, which ends the check."""
-        if func in self._AUTOGRAD:
-            raise Incorrect(f"you used autograd ({self._AUTOGRAD[func]}), which the check refuses even behind "
-                            "torch.enable_grad() or on a copy of the model: get the gradients from the chain rule, "
-                            "with tensor arithmetic on the errors.")
-        return func(*args, **(kwargs or {}))
-
-
 def _line_model(params: tuple[float, float] | None) -> nn.Module:
     """The seed-42 LinearRegressionModel, or one with the given (weight, bias)."""
     torch.manual_seed(42)
@@ -294,10 +263,7 @@ def _line_model(params: tuple[float, float] | None) -> nn.Module:
 
 def _gradients(mse_gradients: Callable, model: nn.Module, X: torch.Tensor, y: torch.Tensor, case: str) -> list:
     """The learner's (dL/dw, dL/db) as two floats, called with autograd switched off and refused."""
-    with torch.no_grad(), _NoAutograd():
-        out = call(mse_gradients, model, X, y, case=case)
-    need(model.weights.grad is None and model.bias.grad is None,
-         "you called backward(): the point is to get the gradients from the chain rule, without autograd.")
+    out = without_autograd(mse_gradients, model, X, y, case=case)
     need(isinstance(out, (tuple, list)) and len(out) == 2, "return two numbers: grad_w, grad_b.")
     return [number("grad_w", out[0]), number("grad_b", out[1])]
 
