@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -12,78 +11,11 @@ from torch import nn
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import call, close, need, number, shape, tensor
+from ._modes import check_modes, dropouts, eval_predictions, in_training, no_graph, watch_modes
+from ._util import call, close, need, number, shape, whole
 
 _ex = Exercises("ex05")
 bind = _ex.bind
-
-
-def _dropouts(model: nn.Module) -> list[nn.Dropout]:
-    """The model's dropout layers."""
-    return [m for m in model.modules() if isinstance(m, nn.Dropout)]
-
-
-@contextlib.contextmanager
-def _watched(model: nn.Module) -> Iterator[tuple[list[bool], list[tuple[bool, bool]]]]:
-    """Record, while open, whether each pass through a dropout layer had it on (training mode), and for each
-    forward pass of the model whether its output recorded a graph and whether it is an inference tensor."""
-    dropout_on: list[bool] = []
-    outputs: list[tuple[bool, bool]] = []
-    handles = [d.register_forward_pre_hook(lambda m, _: dropout_on.append(m.training)) for d in _dropouts(model)]
-    handles.append(model.register_forward_hook(
-        lambda m, _, out: outputs.append((out.requires_grad, out.is_inference()))))
-    try:
-        yield dropout_on, outputs
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def _in_training(model: nn.Module) -> bool:
-    """True if any layer of the model is in training mode."""
-    return any(m.training for m in model.modules())
-
-
-def _check_modes(model: nn.Module, arrived_training: bool, ps: list[float], dropout_on: list[bool], who: str) -> None:
-    """Dropout off by eval mode (p unchanged), and a model that arrived in eval mode left in eval mode.
-
-    The rule of all three exercises: predict in eval mode; leave a model that came in eval mode in eval mode."""
-    now = [d.p for d in _dropouts(model)]
-    need(now == ps, f"you set the dropout layers' p from {ps[0]} to {now[0]} instead of switching {who} to eval "
-                    "mode: that changes the model for good (training it afterwards runs without dropout), and layers "
-                    "that eval mode also switches, such as batch normalisation, stay in training mode. Call "
-                    "model.eval() and leave p alone.")
-    if any(dropout_on):
-        need(arrived_training, f"{who} arrived in eval mode, but its dropout layer was on when it predicted: your "
-                               "code switched it into training mode (model.train(not model.training) flips the "
-                               "mode, whatever it was). Call model.eval(), which gives eval mode from either.")
-        raise Incorrect(f"{who} arrived in training mode, as training leaves it, and made its predictions with its "
-                        "dropout layer on: call model.eval() before the forward pass.")
-    need(arrived_training or not _in_training(model),
-         f"{who} arrived in eval mode and left in training mode: leave a model that came in eval mode in eval "
-         "mode (better: put back the mode it had, was_training = model.training ... model.train(was_training)).")
-
-
-def _no_graph(out: object, what: str, outputs: list[tuple[bool, bool]]) -> torch.Tensor:
-    """Shared checks of a prediction: a tensor with no graph, made under inference mode.
-
-    `outputs` says, for each forward pass of the model, whether its output recorded a graph and was an inference
-    tensor."""
-    out = tensor(what, out)
-    need(not out.requires_grad, f"{what} carries a graph (requires_grad=True): run the model inside "
-                                "`with torch.inference_mode():`.")
-    if not out.is_inference():
-        need(not any(graph for graph, _ in outputs), f"{what} has no graph, but only because it was cut off "
-             "afterwards (.detach()): the forward pass built one first. Switch recording off before the forward "
-             "pass, with `torch.inference_mode()`, and no graph is built at all.")
-        need(not any(inference for _, inference in outputs), f"the model made its predictions inside "
-             "torch.inference_mode(), but what you returned is not an inference tensor: an operation after the "
-             "`with` block (.clone(), arithmetic, .to()) made a new, ordinary tensor from them. Return the "
-             "predictions as the model made them, or do that work inside the block.")
-        raise Incorrect(f"{what} was made with autograd switched off (torch.no_grad() or "
-                        "torch.set_grad_enabled(False)), but it is not an inference tensor: the lesson predicts "
-                        "under torch.inference_mode(), which skips even more bookkeeping.")
-    return out
 
 
 def _dropout_model(seed: int = 0) -> nn.Module:
@@ -94,11 +26,11 @@ def _dropout_model(seed: int = 0) -> nn.Module:
 
 def _evaluate_once(evaluate: Callable, model: nn.Module, X: torch.Tensor, case: str) -> torch.Tensor:
     """One call of the learner's evaluate, watched: no graph, an inference tensor, dropout off by eval mode."""
-    arrived, ps = _in_training(model), [d.p for d in _dropouts(model)]
-    with _watched(model) as (dropout_on, outputs):
+    arrived, ps = in_training(model), [d.p for d in dropouts(model)]
+    with watch_modes(model) as (dropout_on, outputs):
         out = call(evaluate, model, X, case=case)
-    out = _no_graph(out, "`evaluate(model, X)`", outputs)
-    _check_modes(model, arrived, ps, dropout_on, "the model")
+    out = no_graph(out, "`evaluate(model, X)`", outputs)
+    check_modes(model, arrived, ps, dropout_on, "the model")
     need(out.shape == X.shape, f"the predictions have shape {shape(out)}, expected {shape(X)} like X.")
     return out
 
@@ -175,16 +107,6 @@ def _batches(sizes: list[int], features: int) -> list[tuple[torch.Tensor, torch.
     return out
 
 
-def _eval_predictions(model: nn.Module, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The model's eval-mode predictions, leaving every layer's mode as it was."""
-    modes = [(m, m.training) for m in model.modules()]
-    with torch.inference_mode():
-        preds = [model.eval()(x) for x in inputs]
-    for m, mode in modes:
-        m.train(mode)
-    return preds
-
-
 def _mae_mistake(got: float, preds: list, batches: list, name: str) -> str:
     """What a wrong MAE over `batches` most likely did (`preds`: the eval-mode predictions), in words."""
     errors = [p - y for p, (_, y) in zip(preds, batches)]
@@ -231,13 +153,13 @@ def _mae_mistake(got: float, preds: list, batches: list, name: str) -> str:
 
 def _one_mae(batched_mae: Callable, model: nn.Module, batches: list, name: str) -> None:
     """One call of the learner's batched_mae, watched: eval mode, no graph, a Python number, the right value."""
-    arrived, ps = _in_training(model), [d.p for d in _dropouts(model)]
-    preds = _eval_predictions(model, [bx for bx, _ in batches])
-    with _watched(model) as (dropout_on, outputs):
+    arrived, ps = in_training(model), [d.p for d in dropouts(model)]
+    preds = eval_predictions(model, [bx for bx, _ in batches])
+    with watch_modes(model) as (dropout_on, outputs):
         got = call(batched_mae, model, batches, case=f"For {name}")
     need(not isinstance(got, torch.Tensor), "batched_mae returned a tensor: return a Python number (.item()).")
     got = number("batched_mae(model, batches)", got)
-    _check_modes(model, arrived, ps, dropout_on, "the model")
+    check_modes(model, arrived, ps, dropout_on, "the model")
     need(not any(graph for graph, _ in outputs), "your predictions carry a graph: make them inside "
                                                  "`with torch.inference_mode():`.")
     if not close(got, torch.cat([p - by for p, (_, by) in zip(preds, batches)]).abs().mean().item(), 1e-5):
@@ -313,7 +235,7 @@ _CALLS = (  # (name, order of the lines, positions that arrive in eval mode, dat
 def _measure(model: nn.Module, data: tuple, how: str = "mae") -> float:
     """The model's error on (X, y) in eval mode, leaving every layer's mode as it was: its MAE, MSE, largest
     absolute error ("max") or the MAE of a [N] prediction against [N, 1] labels ("crossed")."""
-    (pred,) = _eval_predictions(model, [data[0]])
+    (pred,) = eval_predictions(model, [data[0]])
     errors = pred.reshape(1, -1) - data[1].reshape(-1, 1) if how == "crossed" else pred - data[1]
     value = errors.abs().pow(2 if how == "mse" else 1)
     return (value.max() if how == "max" else value.mean()).item()
@@ -323,12 +245,10 @@ def _index(index: object) -> int:
     """The chosen model's position as an int (np.argmin's np.int64 too); a tensor, a bool or a model refused."""
     need(not isinstance(index, torch.Tensor), f"the index you returned is a tensor ({index!r}): return a Python "
                                               "int, with .item() or int(...), as the MAE is a Python number.")
-    try:
-        need(not isinstance(index, bool), "")
-        return operator.index(index)
-    except (TypeError, Incorrect):
-        raise Incorrect(f"the first thing returned should be the index of the chosen model (an integer, its "
-                        f"position in the list), got {index!r}.") from None
+    position = whole(index)
+    need(position is not None, f"the first thing returned should be the index of the chosen model (an integer, its "
+                               f"position in the list), got {index!r}.")
+    return position
 
 
 def _answers(choose_and_report: Callable) -> list[tuple[int, float, list, tuple, tuple]]:
@@ -337,12 +257,12 @@ def _answers(choose_and_report: Callable) -> list[tuple[int, float, list, tuple,
     for name, order, in_eval, kind in _CALLS:
         models = [_Line(*_LINES[i]).train(position not in in_eval) for position, i in enumerate(order)]
         val, test = _data(kind)
-        arrived = [_in_training(m) for m in models]
+        arrived = [in_training(m) for m in models]
         with contextlib.ExitStack() as stack:
-            watched = [stack.enter_context(_watched(m)) for m in models]
+            watched = [stack.enter_context(watch_modes(m)) for m in models]
             out = call(choose_and_report, models, val, test, case=f"For {name}")
         for model, was, (dropout_on, _) in zip(models, arrived, watched):
-            _check_modes(model, was, [0.5], dropout_on, "a model")
+            check_modes(model, was, [0.5], dropout_on, "a model")
         need(isinstance(out, (tuple, list)) and len(out) == 2, "return two things: the index of the chosen model "
                                                                "and its test MAE.")
         index, reported = _index(out[0]), out[1]
