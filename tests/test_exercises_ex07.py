@@ -144,7 +144,8 @@ class TestEx07(ExerciseModule):
                                  "    model.to(device)\n    X, y = X.to(device), y.to(device)\n"),
          "was not built in this call"),
         # a loop of one's own on `meta`: a loss printed with .item(), or a model left where it was built
-        ("q2", RIGHT_LOOP.replace("        optimizer.step()\n", "        optimizer.step()\n        last = loss.item()\n"),
+        ("q2", RIGHT_LOOP.replace("        optimizer.step()\n",
+                                  "        optimizer.step()\n        last = loss.item()\n"),
          "your code called .item()"),
         ("q2", RIGHT_LOOP.replace("    model.to(device)\n", ""), "ended up on different devices"),
     ]

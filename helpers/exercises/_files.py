@@ -143,7 +143,10 @@ def _same(a: object, b: object) -> bool:
     """Equal values, tensors compared by their numbers."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
-    return bool(a == b)
+    try:
+        return bool(a == b)
+    except RuntimeError:  # a list of tensors against a list of numbers: not the same
+        return False
 
 
 def check_weights_in_file(state: object, weights: dict[str, torch.Tensor], what: str, hint: str) -> None:

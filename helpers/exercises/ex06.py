@@ -259,9 +259,10 @@ def _check_loaded_run(resumed: tuple, snap: dict, original: tuple) -> None:
                         "optimizer.state_dict() as it was saved, and change nothing after loading it.")
 
 
-def _check_scheduler(resumed: tuple, want: dict, stepped: int, in_file: bool) -> None:
-    """The resumed scheduler must be the saved one (state `want`), loaded, not stepped, and the rate restored."""
+def _check_scheduler(resumed: tuple, snap: dict, stepped: int, in_file: bool) -> None:
+    """The resumed scheduler must be the saved one, loaded, not stepped, and the optimizer's rate restored."""
     optimizer, scheduler = resumed[1:]
+    want = snap["scheduler"]
     got, epochs = scheduler.last_epoch, want["last_epoch"]
     times = "time" if stepped == 1 else "times"
     if stepped and got == epochs + stepped:
@@ -269,12 +270,13 @@ def _check_scheduler(resumed: tuple, want: dict, stepped: int, in_file: bool) ->
                         f"stepped {stepped} more {times}. resume_run only loads; the training loop calls "
                         "scheduler.step() once per epoch, and the next call would count that epoch twice.")
     lrs = [g["lr"] for g in optimizer.param_groups]
+    rate = f", now {lrs} where the run was at {snap['lr']}" if lrs != snap["lr"] else ""
     need(not stepped, f"resume_run called scheduler.step() {stepped} {times} instead of loading the scheduler's "
-         f"state: replaying steps is not loading (each step also sets the optimizer's rate, now {lrs} where the run "
-         f"was at {want['_last_lr']}; and a schedule that depends on the losses cannot be replayed). Save "
-         "scheduler.state_dict() and load it with scheduler.load_state_dict(...).")
-    need(lrs == want["_last_lr"], f"after resume_run the optimizer's learning rate is {lrs}, while the run it resumes "
-         f"was at {want['_last_lr']}: load the optimizer's whole state_dict (its param_groups hold the current rate).")
+         f"state: replaying steps is not loading (each step also sets the optimizer's rate{rate}; and a schedule "
+         "that depends on the losses cannot be replayed). Save scheduler.state_dict() and load it with "
+         "scheduler.load_state_dict(...).")
+    need(lrs == snap["lr"], f"after resume_run the optimizer's learning rate is {lrs}, while the run it resumes "
+         f"was at {snap['lr']}: load the optimizer's whole state_dict (its param_groups hold the current rate).")
     need(got != 0 or not in_file, f"after resume_run the scheduler given to it still counts 0 epochs, though the "
          "file holds the scheduler's state: load it into that scheduler, scheduler.load_state_dict(...) on the "
          "argument (not on a new scheduler).")
@@ -367,7 +369,7 @@ def _check_resume(save_run: object, resume_run: object) -> str:
         need(epoch == 10, f"resume_run returned {shown}: return the epoch stored in the checkpoint (10 here), so "
                           "that the run knows where it stopped.")
         _check_loaded_run(resumed, snap, saved)
-        _check_scheduler(resumed, snap["scheduler"], len(stepped), holds_items(checkpoint, snap["scheduler"]))
+        _check_scheduler(resumed, snap, len(stepped), holds_items(checkpoint, snap["scheduler"]))
         _train(resumed, *helpers.make_line_data(), 10)
         need(_same_params([p.detach() for p in resumed[0].parameters()], straight),
              "the resumed run ends at other parameters than the uninterrupted one: the checkpoint must restore the "
