@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 import helpers
 
+from ._broken_steps import (step_before_backward, step_extra_first_layer_update, step_first_layer_without_graph,
+                            step_last_layer_left_out, step_new_adam, step_twice, step_without_update,
+                            step_zero_grad_last, uneven_step)
+from ._clipping import check_clipped, clipped, same_grads, total_norm
 from ._core import Exercises, Incorrect
-from ._steps import StepLog, stale_gradients
+from ._steps import RecordingLoss, StepLog, stale_gradients
 from ._util import call, close, need, number
 
 _ex = Exercises("ex10")
@@ -36,41 +41,6 @@ def _classifier() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     return nn.Sequential(nn.Linear(4, 12), nn.ReLU(), nn.Linear(12, 3)).eval(), torch.randn(24, 4), torch.arange(24) % 3
 
 
-class _Loss(nn.Module):
-    """The loss_fn handed to the learner's step: `loss`, recording each call's prediction, target and value."""
-
-    def __init__(self, loss: nn.Module) -> None:
-        super().__init__()
-        self.loss, self.calls = loss, []
-
-    def forward(self, y_pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The loss, recorded."""
-        value = self.loss(y_pred, target)
-        self.calls.append((y_pred, target, float(value.detach().sum())))
-        return value
-
-
-def _total(grads: list[torch.Tensor]) -> float:
-    """The total norm of some gradients, as one long vector (0 when there are none)."""
-    return float(torch.stack([g.detach().double().pow(2).sum() for g in grads]).sum().sqrt()) if grads else 0.0
-
-
-def _clip(grads: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The gradients as clip_grad_norm_(max_norm=1.0) leaves them."""
-    return [g * min(1.0, 1.0 / (_total(grads) + 1e-6)) for g in grads]
-
-
-def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    """True if two lists of gradients agree tensor by tensor."""
-    return all(torch.allclose(x, y, rtol=1e-4, atol=1e-7) for x, y in zip(a, b))
-
-
-def _parallel(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    """True if gradients `a` are gradients `b` all scaled by one factor (one direction)."""
-    u, v = (torch.cat([g.detach().double().flatten() for g in gs]) for gs in (a, b))
-    return float((u - v * (u @ v / (v @ v))).norm()) <= 1e-4 * float(u.norm())
-
-
 def _run(fixed_step: object, model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: nn.Module, case: str,
          stale: bool = False) -> dict:
     """Run the learner's step once (its model carrying old gradients if `stale`): what it returned and gave loss_fn,
@@ -79,7 +49,7 @@ def _run(fixed_step: object, model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     value = loss(reference(X), y)
     value.backward()
     old = stale_gradients(model) if stale else [torch.zeros_like(p) for p in model.parameters()]
-    optimizer, seen, loss_fn = torch.optim.SGD(model.parameters(), lr=0.01), [], _Loss(loss)
+    optimizer, seen, loss_fn = torch.optim.SGD(model.parameters(), lr=0.01), [], RecordingLoss(loss)
     log = StepLog(model, optimizer)
     optimizer.register_step_pre_hook(lambda *_: seen.append(
         [torch.zeros_like(p) if p.grad is None else p.grad.detach().clone() for p in model.parameters()]))
@@ -87,7 +57,7 @@ def _run(fixed_step: object, model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     need(seen, f"{case}, optimizer.step() never ran on the optimizer passed to this call: does your step use "
                "another one (a global, or one kept from an earlier call)? Update with the optimizer it is given.")
     return {"out": out, "calls": loss_fn.calls, "grads": seen[0], "events": log.events, "old": old,
-            "after": _total([p.grad for p in model.parameters() if p.grad is not None]),
+            "after": total_norm([p.grad for p in model.parameters() if p.grad is not None]),
             "loss": value.item(), "fresh": [p.grad for p in reference.parameters()]}
 
 
@@ -123,52 +93,12 @@ def _loss_and_return(r: dict, y: torch.Tensor, case: str) -> None:
                     "y) itself, not scaled or changed; return loss.item().")
 
 
-def _large_gradients_clipped(g: list[torch.Tensor], f: list[torch.Tensor], after: float) -> None:
-    """Gradients `f` of total norm above 1 must reach optimizer.step() as `g`: all scaled together to total norm 1."""
-    norm, unclipped = _total(g), _total(f)
-    if norm <= 1.0 + 1e-4:
-        need(norm >= 1.0 - 1e-3, f"optimizer.step() got gradients of total norm {norm:.3g}: gradients larger than 1 "
-                                 "should be scaled down to norm 1 exactly (max_norm=1.0), not further.")
-        need(_parallel(g, f), "the gradients reached optimizer.step() with total norm 1, but not as this batch's "
-                              "gradients all scaled by one factor: clip_grad_norm_ keeps their direction.")
-        return
-    need(not math.isclose(after, 1.0, rel_tol=1e-3),
-         f"optimizer.step() used gradients of total norm {norm:.3g}: you clip after optimizer.step(), when the update "
-         "has already used them. Clip between loss.backward() and optimizer.step().")
-    if _same(g, [t.clamp(-1, 1) for t in f]):
-        raise Incorrect(f"every gradient entry was cut into [-1, 1], but their total norm was still {norm:.3g}: "
-                        "clipping entries one by one (clip_grad_value_, clamp) turns the gradients' direction; "
-                        "clip_grad_norm_ with max_norm=1.0 scales them all together.")
-    if _same(g, [t * min(1.0, 1.0 / _total([t])) for t in f]):
-        raise Incorrect(f"each gradient tensor reached optimizer.step() with a norm of at most 1, but together their "
-                        f"total norm was {norm:.3g}: clip them all at once, "
-                        "nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0), not one by one.")
-    scaled = sum(_total([a]) < _total([b]) * (1 - 1e-4) for a, b in zip(g, f))
-    kept = sum(_same([a], [b]) for a, b in zip(g, f))
-    if scaled and kept and scaled + kept == len(f):
-        raise Incorrect(f"you clipped only some of the parameters: of the {len(f)} gradient tensors, {scaled} reached "
-                        f"optimizer.step() scaled down and {kept} unclipped, so their total norm was {norm:.3g}. Clip "
-                        "all of them together: nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0).")
-    need(_parallel(g, f), f"optimizer.step() got gradients of total norm {norm:.3g}, not this batch's gradients "
-                          "scaled by one factor: clip with nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0).")
-    if norm < unclipped * (1 - 1e-4):
-        need(abs(max(float(t.abs().max()) for t in g) - 1.0) > 1e-4,
-             f"you scaled all the gradients together until their largest entry was 1 (norm_type=float('inf')?), "
-             f"which left their total norm at {norm:.3g}: the total norm is the 2-norm of all entries as one vector, "
-             "clip_grad_norm_'s default norm_type=2.")
-        raise Incorrect(f"the gradients were scaled down from total norm {unclipped:.3g} to {norm:.3g}, not to 1: "
-                        "use max_norm=1.0.")
-    raise Incorrect(f"optimizer.step() got the gradients unclipped (total norm {norm:.3g}): clip them after "
-                    "loss.backward() (before it there is nothing to clip) and before optimizer.step(), with "
-                    "nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0).")
-
-
 def _old_gradients_cleared(r: dict, case: str) -> None:
     """On a model that arrives with old gradients, step() must use this batch's gradient alone, clipped."""
     g, f = r["grads"], r["fresh"]
-    if _same(g, _clip(f)):
+    if same_grads(g, clipped(f)):
         return
-    if _same(g, _clip([a + b for a, b in zip(f, r["old"])])):
+    if same_grads(g, clipped([a + b for a, b in zip(f, r["old"])])):
         events = r["events"]
         where = ("zero_grad() comes only after optimizer.step() in your step" if "zero_grad" in events
                  else "your step never clears the gradients")
@@ -192,12 +122,12 @@ def _check_fixed_step(fixed_step: object) -> str:
     model, X, y = _patient(dropout=0.0, scale=10.0)  # no dropout: the step's loss and gradient can be recomputed
     r = _run(fixed_step, model, X, y, nn.MSELoss(), "On a batch with large gradients")
     _loss_and_return(r, y, "On a batch with large gradients")
-    _large_gradients_clipped(r["grads"], r["fresh"], r["after"])
+    check_clipped(r["grads"], r["fresh"], r["after"])
     model, X, y = _patient(dropout=0.0, scale=0.01)
     r = _run(fixed_step, model, X, y, nn.MSELoss(), "On a batch with small gradients")
     _loss_and_return(r, y, "On a batch with small gradients")
-    norm, unclipped = _total(r["grads"]), _total(r["fresh"])
-    if not _same(r["grads"], r["fresh"]):
+    norm, unclipped = total_norm(r["grads"]), total_norm(r["fresh"])
+    if not same_grads(r["grads"], r["fresh"]):
         raise Incorrect(f"gradients of total norm {unclipped:.3g} reached optimizer.step() with norm {norm:.3g}: "
                         "clipping only shrinks gradients whose norm is above max_norm and leaves smaller ones alone, "
                         "as nn.utils.clip_grad_norm_ does.")
@@ -250,109 +180,6 @@ q1 = _ex.problem(
 # q2: a test that catches a misused optimizer -----------------------------------------------------------------
 
 
-def _step_new_adam(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                   optimizer: torch.optim.Optimizer) -> float:
-    """Broken: a new Adam at every call; the one passed in is never used."""
-    return helpers.train_step(model, X, y, loss_fn, torch.optim.Adam(model.parameters(), lr=0.01))
-
-
-def _step_twice(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                optimizer: torch.optim.Optimizer) -> float:
-    """Broken: optimizer.step() twice per call."""
-    loss = helpers.train_step(model, X, y, loss_fn, optimizer)
-    optimizer.step()
-    return loss
-
-
-def _step_without_update(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                         optimizer: torch.optim.Optimizer) -> float:
-    """Broken: no optimizer.step()."""
-    model.train()
-    loss = loss_fn(model(X), y)
-    optimizer.zero_grad()
-    loss.backward()
-    return loss.item()
-
-
-def _step_first_layer_without_graph(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                                    optimizer: torch.optim.Optimizer) -> float:
-    """Broken: the first layer runs under no_grad, so it never gets a gradient and Adam never updates it."""
-    model.train()
-    with torch.no_grad():
-        hidden = model[0](X)
-    loss = loss_fn(model[1:](hidden), y)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def _step_before_backward(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                          optimizer: torch.optim.Optimizer) -> float:
-    """Broken: optimizer.step() first, so each update uses the gradients of the call before (none at the first)."""
-    model.train()
-    optimizer.step()
-    optimizer.zero_grad()
-    loss = loss_fn(model(X), y)
-    loss.backward()
-    return loss.item()
-
-
-def _step_zero_grad_last(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                         optimizer: torch.optim.Optimizer) -> float:
-    """Correct, in another order: the gradients are cleared after the update, ready for the next call."""
-    model.train()
-    loss = loss_fn(model(X), y)
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
-    return loss.item()
-
-
-def _step_last_layer_left_out(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                              optimizer: torch.optim.Optimizer) -> float:
-    """Broken: the last layer runs on detached weights, so it never gets a gradient and Adam never updates it."""
-    model.train()
-    last = model[-1]
-    loss = loss_fn(nn.functional.linear(model[:-1](X), last.weight.detach(), last.bias.detach()), y)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def _step_extra_first_layer_update(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                                   optimizer: torch.optim.Optimizer) -> float:
-    """Broken: a second step() for a penalty on the first layer alone, so Adam counts 4 steps there, 2 elsewhere."""
-    loss = helpers.train_step(model, X, y, loss_fn, optimizer)
-    optimizer.zero_grad()  # the other layers' gradients become None: this step() skips them
-    model[0](X).pow(2).mean().backward()
-    optimizer.step()
-    return loss
-
-
-def _uneven_step() -> object:
-    """Broken (a fresh one for each run of the test): its first call updates only the first layer, twice; its second
-    updates every layer once: after two calls Adam counts 3 steps for the first layer and 1 for the others."""
-    calls = []
-
-    def step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-             optimizer: torch.optim.Optimizer) -> float:
-        calls.append(1)
-        if len(calls) > 1:
-            return helpers.train_step(model, X, y, loss_fn, optimizer)
-        model.train()
-        loss = loss_fn(model(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        for p in model[1:].parameters():
-            p.grad = None
-        optimizer.step()
-        optimizer.step()
-        return loss.item()
-    return step
-
-
 def _networks() -> list[tuple[nn.Module, int]]:
     """Networks from 3 features to 1 output, and their numbers of parameter tensors: 4, 6, and 5 with a batch-norm
     layer (whose state_dict also holds 3 buffers) after a Linear without bias."""
@@ -366,40 +193,42 @@ def _networks() -> list[tuple[nn.Module, int]]:
 _NO_STATE = "holds no state"  # words of the first assert's message, as the starting code gives it
 
 
-def _check_optimizer_test(test_step_uses_the_optimizer_once: object) -> str:
-    """The learner's test passes correct steps on three networks (one with batch norm) and fails seven that misuse
-    the optimizer; those that leave parameters without a state fail at its first assert."""
-    test = test_step_uses_the_optimizer_once
-    need(callable(test), "`test_step_uses_the_optimizer_once` should be a function of two arguments, step and model.")
+def _failure(test: Callable, step: object, model: nn.Module) -> BaseException | None:
+    """What the learner's test raised for `step` (a failed test), or None if it passed."""
+    try:
+        test(step, model)
+    except Exception as err:  # noqa: BLE001 - pytest counts any error in a test as a failure
+        if "____" in str(err) or "Blank" in type(err).__name__:
+            raise
+        return err
+    return None
 
-    def failure(step: object, model: nn.Module) -> BaseException | None:
-        """What the learner's test raised for `step` (a failed test), or None if it passed."""
-        try:
-            test(step, model)
-        except Exception as err:  # noqa: BLE001 - pytest counts any error in a test as a failure
-            if "____" in str(err) or "Blank" in type(err).__name__:
-                raise
-            return err
-        return None
 
+def _passes_correct_steps(test: Callable) -> None:
+    """The learner's test passes correct steps on three networks, one with a batch-norm layer."""
     (small, _), (deeper, _), (normed, _) = _networks()
     for step, what, model, about in [
             (helpers.train_step, "the correct helpers.train_step", deeper, "6 parameter tensors"),
-            (_step_zero_grad_last, "a correct step that clears the gradients after the update", small,
+            (step_zero_grad_last, "a correct step that clears the gradients after the update", small,
              "4 parameter tensors"),
             (helpers.train_step, "the correct helpers.train_step", normed,
              "5 parameter tensors and a batch-norm layer (its state_dict also holds 3 buffers)")]:
-        err = failure(step, model)
+        err = _failure(test, step, model)
         need(err is None, f"your test failed {what} on a network with {about} ({type(err).__name__}: {err}), though "
                           "there Adam holds a state for every parameter, each with a count of exactly 2 steps: a "
                           "test must pass working code, on any model.")
-    for step, what in [(_step_new_adam, "makes a new Adam inside the step"),
-                       (_step_without_update, "never calls optimizer.step()"),
-                       (_step_first_layer_without_graph, "runs the first layer under no_grad (Adam never "
-                                                         "updates that layer)"),
-                       (_step_last_layer_left_out, "runs the last layer on detached weights (Adam never updates "
-                                                   "that layer)")]:
-        err = failure(step, _networks()[0][0])
+
+
+def _fails_misused_optimizers(test: Callable) -> None:
+    """The learner's test fails seven steps that misuse the optimizer; those that leave parameters without a state
+    fail at its first assert."""
+    for step, what in [(step_new_adam, "makes a new Adam inside the step"),
+                       (step_without_update, "never calls optimizer.step()"),
+                       (step_first_layer_without_graph, "runs the first layer under no_grad (Adam never "
+                                                        "updates that layer)"),
+                       (step_last_layer_left_out, "runs the last layer on detached weights (Adam never updates "
+                                                  "that layer)")]:
+        err = _failure(test, step, _networks()[0][0])
         need(err is not None, f"your test passed a step that {what}: after two calls the Adam passed in must hold "
                               "a state for every parameter of the model.")
         need(isinstance(err, AssertionError) and _NO_STATE in str(err),
@@ -407,15 +236,24 @@ def _check_optimizer_test(test_step_uses_the_optimizer_once: object) -> str:
              f"{type(err).__name__}: {err}. The first assert must catch it, with its message that the optimizer "
              "holds no state for some parameters: check that optimizer.state has an entry for every parameter of "
              "the model.")
-    for step, what in [(_step_twice, "calls optimizer.step() twice (Adam counts 4 steps)"),
-                       (_step_before_backward, "calls optimizer.step() before loss.backward() (Adam counts 1 step)"),
-                       (_step_extra_first_layer_update, "updates the first layer a second time in each call (Adam "
-                                                        "counts 4 steps for it, 2 for the other layers)"),
-                       (_uneven_step(), "updates only the first layer, twice, in its first call (Adam counts 3 "
-                                        "steps for that layer and 1 for the others, 2 on average)")]:
-        need(failure(step, _networks()[0][0]) is not None,
+    for step, what in [(step_twice, "calls optimizer.step() twice (Adam counts 4 steps)"),
+                       (step_before_backward, "calls optimizer.step() before loss.backward() (Adam counts 1 step)"),
+                       (step_extra_first_layer_update, "updates the first layer a second time in each call (Adam "
+                                                       "counts 4 steps for it, 2 for the other layers)"),
+                       (uneven_step(), "updates only the first layer, twice, in its first call (Adam counts 3 "
+                                       "steps for that layer and 1 for the others, 2 on average)")]:
+        need(_failure(test, step, _networks()[0][0]) is not None,
              f"your test passed a step that {what}: after two calls the step count of every parameter's state must "
              "be exactly 2.")
+
+
+def _check_optimizer_test(test_step_uses_the_optimizer_once: object) -> str:
+    """The learner's test passes correct steps on three networks (one with batch norm) and fails seven that misuse
+    the optimizer; those that leave parameters without a state fail at its first assert."""
+    test = test_step_uses_the_optimizer_once
+    need(callable(test), "`test_step_uses_the_optimizer_once` should be a function of two arguments, step and model.")
+    _passes_correct_steps(test)
+    _fails_misused_optimizers(test)
     return ("it passes correct steps on any network and fails a re-created optimizer, a missing step(), a layer "
             "left out, a double step(), a step() before backward() and updates that reach some layers more often, "
             "from nothing but the optimizer's state.")
