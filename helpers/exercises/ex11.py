@@ -3,17 +3,16 @@ a per-class metric without a Python loop."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import statistics
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from ._core import Exercises, Incorrect
+from ._fake_device import FakeDevice, check_clocks, fake_clocks
+from ._torch_ops import WatchedTensor
 from ._util import call, close, need, number
 
 _ex = Exercises("ex11")
@@ -23,72 +22,11 @@ bind = _ex.bind
 # q1: timing on a device that runs asynchronously ---------------------------------------------------------------
 
 
-class _FakeDevice:
-    """A device like a GPU: fn() only queues work (a millisecond of Python), sync() waits until the work is done.
-
-    Its clocks move only when the device is used, so the right answer is known exactly. Every clock reading is
-    recorded: how many calls of fn() came before it, whether queued work was still unfinished, which clock. Its
-    CPU-time clocks (process_time, thread_time) count only the queueing, as a real one ignores the waiting."""
-
-    QUEUE = 0.001  # seconds Python needs to queue one call's work
-    START = 1000.0  # what perf_counter() reads at first: an arbitrary point, as on a real machine
-    CALENDAR = 1.7e9  # time.time() counts seconds since 1970: a far larger number
-
-    def __init__(self, durations: list[float]) -> None:
-        self.now, self.pending, self.durations, self.calls = self.START, 0.0, durations, 0
-        self.cpu, self.syncs, self.callers = 5.0, 0, set()  # CPU seconds used; sync() calls; modules calling fn
-        self.reads: list[tuple[int, bool, str, float]] = []  # (calls so far, work still queued, clock, seconds)
-
-    def clock(self, name: str) -> Callable[[], float | int]:
-        """The fake of time.<name>: a clock of _CLOCKS, or its _ns variant (which counts nanoseconds)."""
-
-        def read() -> float | int:
-            seconds = self.cpu if name.startswith(("process", "thread")) else self.now
-            seconds += self.CALENDAR if name.startswith("time") else 0.0
-            self.reads.append((self.calls, self.pending > 0, name, seconds))
-            return round(seconds * 1e9) if name.endswith("_ns") else seconds
-
-        return read
-
-    def fn(self) -> None:
-        """The function to time: queue the next call's work and return at once."""
-        self.now, self.cpu = self.now + self.QUEUE, self.cpu + self.QUEUE
-        self.callers.add(sys._getframe(1).f_globals.get("__name__"))  # e.g. helpers.profiling (time_it)
-        self.pending += self.durations[min(self.calls, len(self.durations) - 1)]
-        self.calls += 1
-
-    def sync(self) -> None:
-        """Wait until the queued work has finished (torch.cuda.synchronize() on a GPU)."""
-        self.now, self.pending, self.syncs = self.now + self.pending, 0.0, self.syncs + 1
-
-
-_CLOCKS = tuple(f"{clock}{ns}" for clock in ("perf_counter", "time", "monotonic", "process_time", "thread_time")
-                for ns in ("", "_ns"))
-
-
-@contextlib.contextmanager
-def _fake_clocks(fn: Callable, device: _FakeDevice) -> Iterator[None]:
-    """Replace time's clocks by the device's (also a clock the learner imported by name, `from time import ...`)."""
-    real = {name: getattr(time, name) for name in _CLOCKS}
-    names = getattr(fn, "__globals__", {})
-    imported = {n: clock for n, v in names.items() for clock, f in real.items() if v is f}
-    saved = {n: names[n] for n in imported}
-    try:
-        for name in _CLOCKS:
-            setattr(time, name, device.clock(name))
-        names.update({n: device.clock(clock) for n, clock in imported.items()})
-        yield
-    finally:
-        for name, f in real.items():
-            setattr(time, name, f)
-        names.update(saved)
-
-
 def _run_on_device(time_on_device: Callable, durations: list[float], repeats: int, warmup: int) -> str:
     """Time the fake device with the learner's function; raise Incorrect saying what went wrong, or pass."""
     case = f"With warmup={warmup} and repeats={repeats}"
-    device = _FakeDevice(durations)
-    with _fake_clocks(time_on_device, device):
+    device = FakeDevice(durations)
+    with fake_clocks(time_on_device, device):
         got = call(time_on_device, device.fn, device.sync, repeats=repeats, warmup=warmup,
                    case=f"{case} on a fake device")
     need(not (warmup and device.calls == repeats), f"{case}, fn was called {repeats} times, so the warm-up calls "
@@ -99,7 +37,7 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
     need(device.calls == warmup + repeats, f"{case}, fn was called {device.calls} times, expected {warmup + repeats}: "
                                            f"{warmup} untimed warm-up calls, then {repeats} timed ones.")
     got = number(f"time_on_device(fn, sync, repeats={repeats}, warmup={warmup})", got)
-    _check_clocks(device, got, warmup)
+    check_clocks(device, got, warmup)
     readings = [seconds for *_, seconds in device.reads]
     for scale in (1.0, 1e9):  # seconds, or nanoseconds
         need(not min(readings) * scale - 1 <= got <= max(readings) * scale + 1,
@@ -107,7 +45,7 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
              "not a duration: subtract the reading taken before the call, time.perf_counter() - start.")
     need(got >= 0, f"you returned {got:.4g} s, a negative time: a duration is the later reading minus the earlier "
                    "one, time.perf_counter() - start.")
-    timed, q = durations[warmup:warmup + repeats], _FakeDevice.QUEUE
+    timed, q = durations[warmup:warmup + repeats], FakeDevice.QUEUE
     want = statistics.median(timed) + q
     need(not close(got, want * 1e9, 1e-3), f"you returned {got:.4g}, the median in nanoseconds (perf_counter_ns): "
                                            "divide by 1e9 to return seconds.")
@@ -118,37 +56,9 @@ def _run_on_device(time_on_device: Callable, durations: list[float], repeats: in
     return f"{want:g} s"
 
 
-def _check_clocks(device: _FakeDevice, got: float, warmup: int) -> None:
-    """Refuse a reading of a clock other than perf_counter, or one taken while the device still had work queued."""
-    clocks = {name.removesuffix("_ns") for _, _, name, _ in device.reads}
-    need(clocks or "helpers.profiling" not in device.callers,
-         "you timed with helpers' time_it: it never calls sync(), so it times only the queueing, and it reads a "
-         "clock of its own. Write the loop: sync(), read time.perf_counter(), fn(), sync(), read it again.")
-    need(clocks, f"you returned {got:.3g} without reading time.perf_counter() around the calls"
-                 f"{' and without calling sync()' if not device.syncs else ''}: read it before and after each timed "
-                 "call, with sync() before each reading.")
-    cpu = sorted(clocks & {"process_time", "thread_time"})
-    need(not cpu or len(clocks) > 1, f"you timed with time.{cpu[0] if cpu else ''}(), which counts only the CPU time "
-                                     "of this program: waiting in sync() for the device costs none, so it misses the "
-                                     "device's work. Time with a wall clock, time.perf_counter().")
-    need(len(clocks) == 1, f"you read two different clocks ({' and '.join(f'time.{c}()' for c in sorted(clocks))}): "
-                           "a duration is the difference of two readings of the same clock, time.perf_counter().")
-    need(clocks != {"time"}, "you timed with time.time(), the calendar clock: it can be coarse and the system may "
-                             "set it (make it jump) while you measure. Use time.perf_counter().")
-    need(clocks != {"monotonic"}, "you timed with time.monotonic(): it never jumps, but on some systems it ticks "
-                                  "only every few milliseconds. time.perf_counter() has the finest resolution.")
-    busy = [calls for calls, queued, _, _ in device.reads if queued]
-    need(not any(calls > warmup for calls in busy),
-         "you stopped the clock while the device was still working: fn() only queues its work and returns "
-         f"(in {device.QUEUE * 1000:g} ms here). Call sync() after fn() and before reading the clock, or you time "
-         "the queueing.")
-    need(not busy, "you started the clock while the warm-up's work was still queued, so the first timed call "
-                   "also paid for it: call sync() before starting the clock too.")
-
-
 def _name_statistic(case: str, got: float, durations: list[float], warmup: int, repeats: int) -> None:
     """Raise Incorrect naming the statistic of the calls' times that `got`, not their median, is."""
-    timed, q = durations[warmup:warmup + repeats], _FakeDevice.QUEUE
+    timed, q = durations[warmup:warmup + repeats], FakeDevice.QUEUE
     want = statistics.median(timed) + q
     if close(got, statistics.mean(timed) + q, 1e-3):
         raise Incorrect(f"{case}, you returned the mean of the {repeats} timed calls ({got:g} s): one slow call drags "
@@ -305,32 +215,6 @@ q2 = _ex.problem(
 # q3: a per-class metric in a few tensor operations ------------------------------------------------------------
 
 
-class _Watched(torch.Tensor):
-    """A tensor that counts the PyTorch operations run on it and notes .tolist(), .numpy() and in-place changes."""
-
-    operations, inputs, in_place, converted = 0, (), [], []
-    CHANGES = {"__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__"}
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        """Count the operation (noting a conversion, or a change of an input in place), then run it as usual."""
-        _Watched.operations += 1
-        name = getattr(func, "__name__", "")
-        if name in ("tolist", "numpy"):
-            _Watched.converted.append(name)
-        if args and any(args[0] is t for t in _Watched.inputs) and (
-                name in cls.CHANGES or (name.endswith("_") and not name.startswith("_"))):
-            _Watched.in_place.append(name)
-        return super().__torch_function__(func, types, args, kwargs or {})
-
-    @classmethod
-    def watch(cls, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Watched copies of the inputs (the originals stay as they are), with a fresh count."""
-        cls.inputs = tuple(t.clone().as_subclass(cls) for t in inputs)
-        cls.operations, cls.in_place, cls.converted = 0, [], []
-        return cls.inputs
-
-
 def _per_class_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int]]:
     """(description, y_pred, y, num_classes): two small cases of 4 classes (class 3 never occurs in the first), a
     larger one where class 9 never occurs, 50 classes."""
@@ -356,15 +240,15 @@ def _call_watched(per_class_accuracy: Callable, case: str, y_pred: torch.Tensor,
     """The learner's result on watched copies of the labels, and the operations it ran; refuse a conversion, a
     changed input, a loop, a result that is not a float tensor of one entry per class."""
     try:
-        got = call(per_class_accuracy, *_Watched.watch(y_pred, y), num_classes, case=case)
+        got = call(per_class_accuracy, *WatchedTensor.watch(y_pred, y), num_classes, case=case)
     except Incorrect as err:
         need("ZeroDivisionError" not in str(err), f"{case}, your code raised ZeroDivisionError: integer division "
                                                   "(`//`) by 0, the count of a class with no images. `//` would also "
                                                   "round every accuracy down to 0 or 1: divide with `/`, which gives "
                                                   "fractions (and nan for 0 / 0).")
-        need(not _Watched.converted, f"{err} (after turning a tensor into a Python list or NumPy array)")
+        need(not WatchedTensor.converted, f"{err} (after turning a tensor into a Python list or NumPy array)")
         raise
-    operations, converted, in_place = _Watched.operations, _Watched.converted, _Watched.in_place
+    operations, converted, in_place = WatchedTensor.operations, WatchedTensor.converted, WatchedTensor.in_place
     kind = {"ndarray": "a NumPy array", "list": "a Python list"}.get(type(got).__name__)
     need(not kind, f"{case}, you returned {kind}: return the tensor itself, one accuracy per class.")
     need("tolist" not in converted, "your function turned a tensor into a Python list (.tolist()) to work on it: "
@@ -372,7 +256,7 @@ def _call_watched(per_class_accuracy: Callable, case: str, y_pred: torch.Tensor,
                                     "with tensor operations.")
     need(not converted, "your function turned a tensor into a NumPy array (.numpy()) to work on it: count with "
                         "PyTorch's own operations.")
-    changed = [n for n, t, kept in zip(("y_pred", "y"), _Watched.inputs, (y_pred, y)) if not torch.equal(t, kept)]
+    changed = [n for n, t, kept in zip(("y_pred", "y"), WatchedTensor.inputs, (y_pred, y)) if not torch.equal(t, kept)]
     need(not changed, f"{case}, your function changed the `{'` and `'.join(changed)}` it was given"
                       f"{f' ({in_place[0]})' if in_place else ''}: the caller's labels are lost. Compute new tensors "
                       "(y_pred == y, not y_pred.eq_(y); a masked copy, not an assignment into the labels).")
