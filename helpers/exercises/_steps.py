@@ -13,8 +13,8 @@ from torch import nn
 from ._core import Incorrect
 from ._util import call, close, need
 
-__all__ = ["ModeProbe", "RecordingLoss", "StepLog", "check_training_step", "check_update", "loss_as_number",
-           "sgd_at", "stale_gradients"]
+__all__ = ["ModeProbe", "RecordingLoss", "StepLog", "check_one_batch_gradient", "check_training_step", "check_update",
+           "loss_as_number", "sgd_at", "stale_gradients"]
 
 
 class ModeProbe(nn.Module):
@@ -128,9 +128,13 @@ def check_update(model: nn.Module, start: list[torch.Tensor], fresh: list[torch.
     return False
 
 
-def _grads(model: nn.Module) -> list[torch.Tensor | None]:
-    """Copies of the parameters' gradients (None where there is none)."""
-    return [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+def check_one_batch_gradient(model: nn.Module, one_batch: list[torch.Tensor], doubled: str, other: str) -> None:
+    """After two calls on one batch, .grad must hold that batch's gradient `one_batch` (or nothing); raise Incorrect
+    with `doubled` if it holds twice that, with `other` if anything else."""
+    for p, r in zip(model.parameters(), one_batch):
+        if p.grad is not None and close(p.grad, 2 * r) and not close(p.grad, r):
+            raise Incorrect(doubled)
+        need(p.grad is None or close(p.grad, r), other)
 
 
 def check_training_step(make: Callable[[nn.Module, torch.optim.Optimizer, Callable], Callable]) -> None:
@@ -175,9 +179,7 @@ def check_training_step(make: Callable[[nn.Module, torch.optim.Optimizer, Callab
     run = make(model, torch.optim.SGD(model.parameters(), lr=0.0), loss_fn)  # lr 0: the parameters stay put
     for _ in range(2):
         call(run, X, y, case="Called twice on one batch")
-    for g, r in zip(_grads(model), _grads(reference)):
-        if g is not None and close(g, 2 * r) and not close(g, r):
-            raise Incorrect("the gradients doubled after two calls: was optimizer.zero_grad() called before "
-                            "loss.backward()?")
-        need(g is None or close(g, r), "after two calls the gradients are not one batch's gradient: "
-                                       "zero them with optimizer.zero_grad() before loss.backward().")
+    check_one_batch_gradient(model, [p.grad for p in reference.parameters()],
+                             "the gradients doubled after two calls: was optimizer.zero_grad() called before "
+                             "loss.backward()?", "after two calls the gradients are not one batch's gradient: zero "
+                             "them with optimizer.zero_grad() before loss.backward().")

@@ -13,7 +13,8 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._steps import ModeProbe, RecordingLoss, StepLog, check_update, loss_as_number, sgd_at, stale_gradients
+from ._steps import (ModeProbe, RecordingLoss, StepLog, check_one_batch_gradient, check_update, loss_as_number,
+                     sgd_at, stale_gradients)
 from ._torch_ops import without_autograd
 from ._util import call, close, need, number
 
@@ -167,12 +168,9 @@ def _check_train_step_two(train_step_two: object) -> str:
     need(close(outs[0], outs[1]), f"two calls on one batch, with parameters that did not move (lr 0), returned "
                                   f"{outs[0]:.4f}, then {outs[1]:.4f}: something leaks from call to call. Return "
                                   "this call's loss alone.")
-    for p, r in zip(model.parameters(), one_batch):
-        if p.grad is not None and close(p.grad, 2 * r) and not close(p.grad, r):
-            raise Incorrect("after two calls on one batch the gradients are twice one batch's: zero them with "
-                            "optimizer.zero_grad() at the start of every step.")
-        need(p.grad is None or close(p.grad, r), "after two calls the gradients are not one batch's gradient: "
-                                                        "optimizer.zero_grad() before backward().")
+    check_one_batch_gradient(model, one_batch, "after two calls on one batch the gradients are twice one batch's: "
+                             "zero them with optimizer.zero_grad() at the start of every step.", "after two calls "
+                             "the gradients are not one batch's gradient: optimizer.zero_grad() before backward().")
     return ("training mode, the sum of both columns' losses (with L1 and with a loss that is not a mean), one update "
             "with this batch's gradient alone, whatever .grad held before: the same loop serves any model and any "
             "loss.")
