@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ._core import Incorrect
-from ._util import need
+from ._util import need, replaced
 
 __all__ = ["check_loads", "check_weights_in_file", "holds_items", "holds_tensor", "no_allow_list", "safe_file",
            "temporary_folder", "watched_loads"]
@@ -28,11 +28,8 @@ def watched_loads() -> Iterator[list]:
         seen.append(kwargs.get("weights_only", "not given"))
         return real(*args, **kwargs)
 
-    torch.load = load
-    try:
+    with replaced(torch, "load", load):
         yield seen
-    finally:
-        torch.load = real
 
 
 @contextlib.contextmanager

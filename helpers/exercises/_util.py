@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
 from ._blank import BlankError
 from ._core import Incorrect, NotAttempted, _one_line
 
-__all__ = ["call", "close", "need", "number", "shape", "tensor", "whole"]
+__all__ = ["call", "close", "need", "number", "replaced", "shape", "tensor", "whole"]
 
 
 def need(condition: object, message: str) -> None:
@@ -70,3 +71,18 @@ def close(a: object, b: object, tol: float = 1e-5) -> bool:
         a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
         return a.shape == b.shape and torch.allclose(a, b, rtol=tol, atol=tol)
     return math.isclose(float(a), float(b), rel_tol=tol, abs_tol=tol)
+
+
+@contextlib.contextmanager
+def replaced(owner: object, name: str, replacement: object) -> Iterator[None]:
+    """owner.name is `replacement` inside the block, then what it was (an object's own attribute removed again, so
+    that its class's method shows through)."""
+    own, real = name in vars(owner), getattr(owner, name)
+    setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        if own:
+            setattr(owner, name, real)
+        else:
+            vars(owner).pop(name, None)

@@ -17,7 +17,7 @@ import helpers
 from ._core import Exercises, Incorrect
 from ._files import (check_loads, check_weights_in_file, holds_items, holds_tensor, no_allow_list, safe_file,
                      temporary_folder, watched_loads)
-from ._util import call, need
+from ._util import call, need, replaced
 
 _ex = Exercises("ex06")
 bind = _ex.bind
@@ -48,11 +48,8 @@ def _watched_load_state_dict(model: nn.Module) -> Iterator[list]:
         calls.append((kwargs.get("strict", args[0] if args else True), list(getattr(result, "missing_keys", []))))
         return result
 
-    model.load_state_dict = load_state_dict
-    try:
+    with replaced(model, "load_state_dict", load_state_dict):
         yield calls
-    finally:
-        vars(model).pop("load_state_dict", None)
 
 
 def _save_bundles(save_bundle: object, folder: Path) -> list[dict]:
@@ -222,11 +219,8 @@ def _counted_steps(scheduler: torch.optim.lr_scheduler.LRScheduler) -> Iterator[
         calls.append(1)
         return real(*args, **kwargs)
 
-    scheduler.step = step
-    try:
+    with replaced(scheduler, "step", step):
         yield calls
-    finally:
-        vars(scheduler).pop("step", None)
 
 
 def _same_params(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:

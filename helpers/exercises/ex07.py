@@ -15,7 +15,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 import helpers
 
 from ._core import Exercises, Incorrect
-from ._util import call, close, need, number
+from ._util import call, close, need, number, replaced
 
 _ex = Exercises("ex07")
 bind = _ex.bind
@@ -58,13 +58,10 @@ def _watched_solvers(seen: list) -> Iterator[None]:
             return real[name](matrix, *args, **kwargs)
         return solver
 
-    for name in real:
-        setattr(torch.linalg, name, watch(name))
-    try:
+    with contextlib.ExitStack() as stack:
+        for name in real:
+            stack.enter_context(replaced(torch.linalg, name, watch(name)))
         yield
-    finally:
-        for name, solver in real.items():
-            setattr(torch.linalg, name, solver)
 
 
 def _scale(M: torch.Tensor, H: torch.Tensor) -> float | None:
@@ -235,11 +232,8 @@ def _watched_steps(seen: list) -> Iterator[None]:
             return 0.0
         return real(model, X, y, loss_fn, optimizer)
 
-    helpers.train_step = train_step
-    try:
+    with replaced(helpers, "train_step", train_step):
         yield
-    finally:
-        helpers.train_step = real
 
 
 class _Watch:
