@@ -10,12 +10,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ._core import Incorrect
 from ._util import need, replaced
 
 __all__ = ["check_loads", "check_weights_in_file", "holds_items", "holds_tensor", "no_allow_list", "safe_file",
-           "temporary_folder", "watched_loads"]
+           "temporary_folder", "watched_load_state_dict", "watched_loads"]
 
 
 @contextlib.contextmanager
@@ -30,6 +31,21 @@ def watched_loads() -> Iterator[list]:
 
     with replaced(torch, "load", load):
         yield seen
+
+
+@contextlib.contextmanager
+def watched_load_state_dict(model: nn.Module) -> Iterator[list]:
+    """Record each load_state_dict call on `model`: its strict argument and the keys it reported missing."""
+    calls, real = [], model.load_state_dict
+
+    def load_state_dict(state_dict: Mapping, *args: object, **kwargs: object) -> object:
+        """model.load_state_dict, recording strict and the missing keys."""
+        result = real(state_dict, *args, **kwargs)
+        calls.append((kwargs.get("strict", args[0] if args else True), list(getattr(result, "missing_keys", []))))
+        return result
+
+    with replaced(model, "load_state_dict", load_state_dict):
+        yield calls
 
 
 @contextlib.contextmanager

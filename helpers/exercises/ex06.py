@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import dataclasses
-import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from torch import nn
 
 import helpers
 
 from ._core import Exercises, Incorrect
 from ._files import (check_loads, check_weights_in_file, holds_items, holds_tensor, no_allow_list, safe_file,
-                     temporary_folder, watched_loads)
-from ._util import call, need, replaced
+                     temporary_folder, watched_load_state_dict, watched_loads)
+from ._resume import (check_loaded_run, check_scheduler, counted_steps, make_run, move_on, references, restored,
+                      same_params, snapshot, train)
+from ._util import call, need
 
 _ex = Exercises("ex06")
 bind = _ex.bind
@@ -35,21 +33,6 @@ class RunSettings:
 _BUNDLES = [(helpers.LinearRegressionModel, RunSettings(lr=0.5, epochs=200, loss="MSE")),
             (helpers.LinearRegressionModelV2, RunSettings(lr=0.01, epochs=100, loss="L1")),
             (helpers.LinearRegressionModel, RunSettings(lr=0.1, epochs=50, loss="Huber"))]
-
-
-@contextlib.contextmanager
-def _watched_load_state_dict(model: nn.Module) -> Iterator[list]:
-    """Record each load_state_dict call on `model`: its strict argument and the keys it reported missing."""
-    calls, real = [], model.load_state_dict
-
-    def load_state_dict(state_dict: Mapping, *args: object, **kwargs: object) -> object:
-        """model.load_state_dict, recording strict and the missing keys."""
-        result = real(state_dict, *args, **kwargs)
-        calls.append((kwargs.get("strict", args[0] if args else True), list(getattr(result, "missing_keys", []))))
-        return result
-
-    with replaced(model, "load_state_dict", load_state_dict):
-        yield calls
 
 
 def _save_bundles(save_bundle: object, folder: Path) -> list[dict]:
@@ -133,7 +116,7 @@ def _check_bundle(save_bundle: object, load_bundle: object) -> str:
             others = [b for b in bundles if b is not bundle]
             torch.manual_seed(0)
             fresh = bundle["Model"]()
-            with watched_loads() as seen, _watched_load_state_dict(fresh) as loads:
+            with watched_loads() as seen, watched_load_state_dict(fresh) as loads:
                 loaded = call(load_bundle, bundle["path"], fresh, case=f"{bundle['case']}, load_bundle")
             check_loads(seen, "load_bundle")
             got = fresh.state_dict()
@@ -179,167 +162,39 @@ q1 = _ex.problem(
 )
 
 
-def _run(seed: int) -> tuple[nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-    """A seeded LinearRegressionModel, SGD with momentum, and a StepLR that halves the rate every 4 epochs."""
-    torch.manual_seed(seed)
-    model = helpers.LinearRegressionModel()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    return model, optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5)
-
-
-def _train(run: tuple, X: torch.Tensor, y: torch.Tensor, epochs: int) -> None:
-    """Full-batch L1 epochs, the scheduler stepping after each."""
-    model, optimizer, scheduler = run
-    for _ in range(epochs):
-        helpers.train_step(model, X, y, nn.L1Loss(), optimizer)
-        scheduler.step()
-
-
 _RUN_SUSPECTS = {"StepLR": "Save scheduler.state_dict(), plain numbers, not the scheduler object.",
                  "SGD": "Save optimizer.state_dict(), not the optimizer object.",
                  "LinearRegressionModel": "Save model.state_dict(), not the model object."}
 
 
-def _snapshot(run: tuple) -> dict:
-    """Copies of what a checkpoint of `run` must restore: parameters, momentum buffers, rates, scheduler state."""
-    model, optimizer, scheduler = run
-    return {"params": [p.detach().clone() for p in model.parameters()],
-            "weights": {k: v.clone() for k, v in model.state_dict().items()},
-            "buffers": [s["momentum_buffer"].clone() for s in optimizer.state.values()],
-            "lr": [g["lr"] for g in optimizer.param_groups], "scheduler": copy.deepcopy(scheduler.state_dict())}
-
-
-@contextlib.contextmanager
-def _counted_steps(scheduler: torch.optim.lr_scheduler.LRScheduler) -> Iterator[list]:
-    """Count the calls of scheduler.step() made inside the block."""
-    calls, real = [], scheduler.step
-
-    def step(*args: object, **kwargs: object) -> object:
-        """scheduler.step, counted."""
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    with replaced(scheduler, "step", step):
-        yield calls
-
-
-def _same_params(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    """True if two lists of tensors hold the same numbers."""
-    return len(a) == len(b) and all(torch.equal(p, q) for p, q in zip(a, b))
-
-
-def _check_loaded_run(resumed: tuple, snap: dict, original: tuple) -> None:
-    """The model and the optimizer after resume_run must be the saved ones (the original has trained on since)."""
-    model, optimizer, _ = resumed
-    params = [p.detach() for p in model.parameters()]
-    need(not _same_params(params, [p.detach() for p in _run(0)[0].parameters()]),
-         "after resume_run the model still has the parameters it was built with: load the model's state_dict "
-         "too, model.load_state_dict(...), not only the optimizer's.")
-    memory = ("resume_run must read the file, not live tensors kept in memory (a state_dict holds references to "
-              "the model's own tensors until it is saved).")
-    if not _same_params(params, snap["params"]):
-        need(not _same_params(params, [p.detach() for p in original[0].parameters()]), "after resume_run the model "
-             f"has the parameters the saved model has *now* (the check changed them after saving): {memory}")
-        raise Incorrect("after resume_run the model's parameters differ from the saved ones: resume_run changed them "
-                        "after loading them. resume_run only loads; the training loop takes the next steps.")
-    need(optimizer.state_dict()["state"], "after resume_run the optimizer has no momentum buffers: load its "
-         "state_dict too, optimizer.load_state_dict(...); without it the run restarts its momentum from zero.")
-    buffers = [s["momentum_buffer"] for s in optimizer.state.values()]
-    if not _same_params(buffers, snap["buffers"]):
-        need(not _same_params(buffers, [s["momentum_buffer"] for s in original[1].state.values()]),
-             "after resume_run the optimizer has the momentum buffers the saved optimizer has *now* (the check "
-             f"changed them after saving): {memory}")
-        raise Incorrect("after resume_run the optimizer's momentum buffers differ from the saved ones: load "
-                        "optimizer.state_dict() as it was saved, and change nothing after loading it.")
-
-
-def _check_scheduler(resumed: tuple, snap: dict, stepped: int, in_file: bool) -> None:
-    """The resumed scheduler must be the saved one, loaded, not stepped, and the optimizer's rate restored."""
-    optimizer, scheduler = resumed[1:]
-    want = snap["scheduler"]
-    got, epochs = scheduler.last_epoch, want["last_epoch"]
-    times = "time" if stepped == 1 else "times"
-    if stepped and got == epochs + stepped:
-        raise Incorrect(f"after resume_run the scheduler counts {got} epochs, not {epochs}: it was loaded and then "
-                        f"stepped {stepped} more {times}. resume_run only loads; the training loop calls "
-                        "scheduler.step() once per epoch, and the next call would count that epoch twice.")
-    lrs = [g["lr"] for g in optimizer.param_groups]
-    rate = f", now {lrs} where the run was at {snap['lr']}" if lrs != snap["lr"] else ""
-    need(not stepped, f"resume_run called scheduler.step() {stepped} {times} instead of loading the scheduler's "
-         f"state: replaying steps is not loading (each step also sets the optimizer's rate{rate}; and a schedule "
-         "that depends on the losses cannot be replayed). Save scheduler.state_dict() and load it with "
-         "scheduler.load_state_dict(...).")
-    need(lrs == snap["lr"], f"after resume_run the optimizer's learning rate is {lrs}, while the run it resumes "
-         f"was at {snap['lr']}: load the optimizer's whole state_dict (its param_groups hold the current rate).")
-    need(got != 0 or not in_file, f"after resume_run the scheduler given to it still counts 0 epochs, though the "
-         "file holds the scheduler's state: load it into that scheduler, scheduler.load_state_dict(...) on the "
-         "argument (not on a new scheduler).")
-    need(got == epochs, f"after resume_run the scheduler counts {got} epochs, not {epochs}: without its state_dict it "
-                        "halves the rate at the wrong epochs. Save and load scheduler.state_dict() as well.")
-    partial = ("setting last_epoch alone leaves the rest of the fresh scheduler's state behind (and other schedulers "
-               "keep more state still). Save scheduler.state_dict() whole and load it with "
-               "scheduler.load_state_dict(...).")
-    need(scheduler.get_last_lr() == want["_last_lr"], f"after resume_run the scheduler counts the right epoch, but "
-         f"scheduler.get_last_lr() reports {scheduler.get_last_lr()}, while the run it resumes is at "
-         f"{want['_last_lr']}: {partial}")
-    ours = scheduler.state_dict()
-    wrong = [key for key in want if ours.get(key) != want[key]]
-    if wrong:
-        raise Incorrect(f"after resume_run the scheduler counts the right epoch, but its state_dict's entry "
-                        f"{wrong[0]!r} differs from the saved one's: {partial}")
-    need(in_file, "after resume_run the scheduler is right, but the file save_run wrote does not hold its "
-                  "state_dict: it came from memory (a variable of this session, gone when the notebook restarts). "
-                  "Save scheduler.state_dict() in the checkpoint.")
+def _shown(epoch: object) -> str:
+    """What resume_run returned, as a message names it: a number (or None) as it is, anything else by its type."""
+    return repr(epoch) if isinstance(epoch, (int, float, type(None))) else f"a {type(epoch).__name__}"
 
 
 def _check_second_epoch(save_run: object, resume_run: object, folder: Path, states: tuple) -> None:
     """A second run saved after epoch 3 whose scheduler steps once per batch (6 steps): resume_run must return 3."""
     path = folder / "second" / "checkpoint.pt"
     path.parent.mkdir()
-    call(save_run, path, *_restored(7, states), 3, case="Saving a second run after epoch 3")
+    call(save_run, path, *restored(7, states), 3, case="Saving a second run after epoch 3")
     safe_file(path, "save_run", _RUN_SUSPECTS)
     with watched_loads() as seen:
-        epoch = call(resume_run, path, *_run(0), case="Resuming the second run")
+        epoch = call(resume_run, path, *make_run(0), case="Resuming the second run")
     check_loads(seen, "resume_run")
-    shown = repr(epoch) if isinstance(epoch, (int, float, type(None))) else f"a {type(epoch).__name__}"
     need(epoch != 6, "a second run was saved with epoch=3 by a loop whose scheduler steps once per batch (2 batches "
                      "an epoch, 6 steps so far), and resume_run returned 6: the scheduler's count (last_epoch), not "
                      "the epoch. Save the epoch save_run is given in the checkpoint and return it.")
-    need(epoch == 3, f"a second run was saved with epoch=3, and resume_run returned {shown}: save the epoch that "
+    need(epoch == 3, f"a second run was saved with epoch=3, and resume_run returned {_shown(epoch)}: save the epoch that "
                      "save_run is given in the checkpoint and return it (a number of your own fits one run only).")
-
-
-@functools.cache
-def _references() -> tuple[tuple, list[torch.Tensor], tuple]:
-    """The check's own runs, made once: the states after 10 epochs, the parameters after 20 epochs without a break,
-    and the states of a second run after 3 epochs of 2 batches, its scheduler stepped once per batch."""
-    X, y = helpers.make_line_data()
-    run, second = _run(42), _run(7)
-    _train(run, X, y, 10)
-    at_10 = tuple(copy.deepcopy(obj.state_dict()) for obj in run)
-    _train(run, X, y, 10)
-    for _ in range(3):
-        for half in (slice(0, None, 2), slice(1, None, 2)):
-            helpers.train_step(second[0], X[half], y[half], nn.L1Loss(), second[1])
-            second[2].step()
-    return at_10, [p.detach().clone() for p in run[0].parameters()], tuple(obj.state_dict() for obj in second)
-
-
-def _restored(seed: int, states: tuple) -> tuple:
-    """A run built from `seed`, then given the model's, the optimizer's and the scheduler's `states`."""
-    run = _run(seed)
-    for obj, state in zip(run, states):
-        obj.load_state_dict(copy.deepcopy(state))
-    return run
 
 
 def _check_resume(save_run: object, resume_run: object) -> str:
     """10 + 10 epochs through a checkpoint equal 20 epochs, bit for bit, with momentum and a StepLR schedule."""
     need(callable(save_run) and callable(resume_run), "`save_run` and `resume_run` should be functions "
          "save_run(path, model, optimizer, scheduler, epoch) and resume_run(path, model, optimizer, scheduler).")
-    at_10, straight, second = _references()
-    saved = _restored(42, at_10)
-    snap = _snapshot(saved)
+    at_10, straight, second = references()
+    saved = restored(42, at_10)
+    snap = snapshot(saved)
     with no_allow_list(), temporary_folder() as folder:
         path = folder / "first" / "checkpoint.pt"
         path.parent.mkdir()
@@ -349,23 +204,17 @@ def _check_resume(save_run: object, resume_run: object) -> str:
         need(all(holds_tensor(checkpoint, b) for b in snap["buffers"]), "the file save_run wrote holds no momentum "
              "buffers: save optimizer.state_dict() in the checkpoint too; without it the resumed run restarts its "
              "momentum from zero.")
-        with torch.no_grad():  # the saved run changes on: a checkpoint must not follow it
-            for p in saved[0].parameters():
-                p.add_(1.0)
-            for state in saved[1].state.values():
-                state["momentum_buffer"].mul_(2.0)
-        saved[2].step()
-        resumed = _run(0)
-        with watched_loads() as seen, _counted_steps(resumed[2]) as stepped:
+        move_on(saved)
+        resumed = make_run(0)
+        with watched_loads() as seen, counted_steps(resumed[2]) as stepped:
             epoch = call(resume_run, path, *resumed, case="Resuming into objects made from another seed")
         check_loads(seen, "resume_run")
-        shown = repr(epoch) if isinstance(epoch, (int, float, type(None))) else f"a {type(epoch).__name__}"
-        need(epoch == 10, f"resume_run returned {shown}: return the epoch stored in the checkpoint (10 here), so "
+        need(epoch == 10, f"resume_run returned {_shown(epoch)}: return the epoch stored in the checkpoint (10 here), so "
                           "that the run knows where it stopped.")
-        _check_loaded_run(resumed, snap, saved)
-        _check_scheduler(resumed, snap, len(stepped), holds_items(checkpoint, snap["scheduler"]))
-        _train(resumed, *helpers.make_line_data(), 10)
-        need(_same_params([p.detach() for p in resumed[0].parameters()], straight),
+        check_loaded_run(resumed, snap, saved)
+        check_scheduler(resumed, snap, len(stepped), holds_items(checkpoint, snap["scheduler"]))
+        train(resumed, *helpers.make_line_data(), 10)
+        need(same_params([p.detach() for p in resumed[0].parameters()], straight),
              "the resumed run ends at other parameters than the uninterrupted one: the checkpoint must restore the "
              "model, the optimizer and the scheduler exactly as they were.")
         _check_second_epoch(save_run, resume_run, folder, second)
