@@ -285,7 +285,8 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
         v = r["distributed"]
         out.append((f"DDP, digits CNN epoch ({v['steps_per_epoch']} steps of 32): 1 process / 2 processes",
                     "informational", f"{v['speedup']:.2f}× ({v['epoch_1_process_s'] * 1000:.0f} ms → "
-                    f"{v['epoch_2_processes_s'] * 1000:.0f} ms)", "-"))
+                    f"{v['epoch_2_processes_s'] * 1000:.0f} ms; one rank's share alone "
+                    f"{v.get('share_1_process_s', float('nan')) * 1000:.0f} ms)", "-"))
         out.append((f"DDP: one all-reduce of the CNN's gradient ({v['all_reduce_numbers']:,} numbers, 2 processes)",
                     "informational", f"{v['all_reduce_s'] * 1000:.2f} ms ({v['all_reduce_min_s'] * 1000:.2f} to "
                     f"{v['all_reduce_max_s'] * 1000:.2f} ms)", "-"))

@@ -5,7 +5,9 @@ Each case is launched with torchrun (gloo, OMP_NUM_THREADS=1, a free port, a tim
 file with --worker: 1 process trains notebook 12's digits CNN (1,150 images, batches of 32, Adam) without
 DDP; 2 processes train it with DistributedDataParallel, 16 images each per step, so both do 36 steps of 32
 images per epoch. Each run does one warm-up epoch, then N timed epochs (an epoch's time is the slowest
-rank's); the 2-process run then times N x 20 all-reduces of a tensor the size of the CNN's gradient. The two
+rank's); the 1-process run then times N rounds of as many steps of 16 images (one rank's share of an epoch,
+with nobody to wait for: what 2 processes with a free core each could at best take, plus their all-reduces);
+the 2-process run times N x 20 all-reduces of a tensor the size of the CNN's gradient. The two
 cases run one after the other (they cannot take turns within one launch), so load from elsewhere can hit one
 more than the other: read the rounds' range next to the medians.
 `measure(repeats)` returns the numbers as a dict for benchmarks/bench.py.
@@ -70,6 +72,17 @@ def worker(repeats: int, out: Path) -> None:
         seconds = torch.tensor([time.perf_counter() - start])
         dist.all_reduce(seconds, op=dist.ReduceOp.MAX)  # an epoch lasts until its slowest rank is done
         epochs.append(seconds.item())
+    shares = []
+    if world_size == 1:  # one rank's share of a 2-process epoch: as many steps, 16 images each
+        half = DataLoader(train_ds, batch_size=16, sampler=sampler)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _, (X_batch, y_batch) in zip(range(len(loader)), half):
+                loss = nn.functional.cross_entropy(model(X_batch), y_batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            shares.append(time.perf_counter() - start)
     grad = torch.zeros(sum(p.numel() for p in model.parameters()))
     all_reduce = []
     if world_size > 1:
@@ -80,7 +93,7 @@ def worker(repeats: int, out: Path) -> None:
             all_reduce.append(time.perf_counter() - start)
     if rank == 0:
         out.write_text(json.dumps({"epochs_s": epochs[1:], "steps": len(loader), "all_reduce_s": all_reduce,
-                                   "numbers": grad.numel()}))
+                                   "numbers": grad.numel(), "shares_s": shares}))
     dist.destroy_process_group()
 
 
@@ -99,7 +112,8 @@ def launch(processes: int, repeats: int) -> dict:
 
 
 def measure(repeats: int = 7) -> dict[str, float | int | list[float]]:
-    """Epoch medians with 1 and 2 processes, their ratio, the all-reduce median, and each launch's wall time."""
+    """Epoch medians with 1 and 2 processes, their ratio, one rank's share alone, the all-reduce median, and each
+    launch's wall time."""
     one, two = launch(1, repeats), launch(2, repeats)
     t1, t2 = statistics.median(one["epochs_s"]), statistics.median(two["epochs_s"])
     return {
@@ -109,6 +123,7 @@ def measure(repeats: int = 7) -> dict[str, float | int | list[float]]:
         "epoch_1_process_rounds_s": one["epochs_s"],
         "epoch_2_processes_rounds_s": two["epochs_s"],
         "speedup": t1 / t2,
+        "share_1_process_s": statistics.median(one["shares_s"]),
         "all_reduce_numbers": two["numbers"],
         "all_reduce_s": statistics.median(two["all_reduce_s"]),
         "all_reduce_min_s": min(two["all_reduce_s"]),
@@ -139,6 +154,9 @@ def main(argv: list[str]) -> int:
           f"{r['epoch_2_processes_s'] * 1000:.0f} ms ({min(r['epoch_2_processes_rounds_s']) * 1000:.0f} to "
           f"{max(r['epoch_2_processes_rounds_s']) * 1000:.0f}) | {r['speedup']:.2f}× | "
           f"{r['all_reduce_s'] * 1000:.2f} ms for {r['all_reduce_numbers']:,} numbers |")
+    print(f"one rank's share alone ({r['steps_per_epoch']} steps of 16 images, 1 process): "
+          f"{r['share_1_process_s'] * 1000:.0f} ms; with {r['steps_per_epoch']} all-reduces: "
+          f"{(r['share_1_process_s'] + r['steps_per_epoch'] * r['all_reduce_s']) * 1000:.0f} ms")
     print(f"launches (imports and set-up included): {r['launch_1_process_s']:.1f} s and {r['launch_2_processes_s']:.1f} s")
     return 0
 
