@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import torch
 from torch import nn
-from torch.nn.modules.module import register_module_forward_pre_hook, register_module_parameter_registration_hook
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import helpers
 
 from ._core import Exercises, Incorrect
 from ._hessian import check_hessian, design, largest, limit, limit_mistake, watched_solvers
-from ._util import call, close, need, number, replaced
+from ._run_watch import META, RunWatch, train_step_on_meta
+from ._util import call, close, need, number
 
 _ex = Exercises("ex07")
 bind = _ex.bind
@@ -83,91 +80,17 @@ q1 = _ex.problem(
 )
 
 
-META = torch.device("meta")  # tensors with a shape and a device but no data: shows where things live, on any machine
-
-
-@contextlib.contextmanager
-def _watched_steps(seen: list) -> Iterator[None]:
-    """Replace helpers.train_step by one that records where the model and the data are, and runs on `meta` too."""
-    real = helpers.train_step
-
-    def train_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: object, optimizer: object) -> float:
-        """helpers.train_step, recording the devices; on the meta device (no numbers) it returns 0.0."""
-        devices = {p.device for p in model.parameters()}
-        seen.append(1)
-        if META in devices or X.device == META:
-            need(devices == {META}, "the data is on the device, but the model is not: move it with "
-                                    "model.to(device) (a model moves in place).")
-            need(X.device == META and y.device == META, "the model is on the device, but the data is not: "
-                 "X, y = X.to(device), y.to(device). A tensor's .to() returns a copy, so keep the result.")
-            from ..training import _train_step
-
-            _train_step(model, X, y, loss_fn, optimizer)  # the step, without .item(): meta tensors hold no numbers
-            return 0.0
-        return real(model, X, y, loss_fn, optimizer)
-
-    with replaced(helpers, "train_step", train_step):
-        yield
-
-
-class _Watch:
-    """What one call of train_line on `n` points did: each optimizer step (the run is stopped past twice `epochs`),
-    and for each module the parameters it had at its first forward pass and the inputs it saw."""
-
-    def __init__(self, epochs: int, n: int) -> None:
-        self.epochs, self.n, self.optimizers, self.modules = epochs, n, [], {}
-        self.steps, self.batch, self.made = 0, n, []  # the parameters made during the call (kept: no id reused)
-
-    def step(self, optimizer: torch.optim.Optimizer, *_: object) -> None:
-        """An optimizer is about to step: count it, and stop a run that takes far more steps than epochs."""
-        self.steps += 1
-        if all(o is not optimizer for o in self.optimizers):
-            self.optimizers.append(optimizer)
-        if self.steps <= 2 * self.epochs:
-            return
-        taken = f"asked for {self.epochs} epochs, your run had taken more than {2 * self.epochs} optimizer steps"
-        need(self.batch >= self.n, f"{taken}, each on {self.batch} of the {self.n} points"
-             + (" (one step per point)" if self.batch == 1 else "") + f": an epoch here is one step on all {self.n} "
-             "points at once, a full batch.")
-        raise Incorrect(f"{taken} when the check stopped it: one full-batch step per epoch, `for epoch in "
-                        "range(epochs)`, with the epochs argument (not a number of your own).")
-
-    def forward(self, module: nn.Module, args: tuple) -> None:
-        """A module is about to run: keep its parameters the first time, and the input it was given."""
-        if id(module) not in self.modules:  # the module itself is kept too, so no other object takes its id
-            self.modules[id(module)] = (module, [p.detach().clone() for p in module.parameters()], [])
-        if args and isinstance(args[0], torch.Tensor):
-            self.modules[id(module)][2].append(args[0].detach())
-            self.batch = len(args[0]) if args[0].dim() else 1
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[_Watch]:
-        """Watch every optimizer step and forward pass made inside the block."""
-        handles = [register_optimizer_step_pre_hook(self.step), register_module_forward_pre_hook(self.forward),
-                   register_module_parameter_registration_hook(lambda module, name, p: self.made.append(p))]
-        try:
-            yield self
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    def stepped(self, model: nn.Module) -> torch.optim.Optimizer | None:
-        """The optimizer stepped in the run that holds the parameters of `model` (None if none does)."""
-        ids = {id(p) for p in model.parameters()}
-        return next((o for o in self.optimizers if ids <= {id(p) for g in o.param_groups for p in g["params"]}), None)
-
-
 def _run_line(train_line: object, X: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, device: object,
-              case: str) -> tuple[nn.Module, _Watch]:
+              case: str) -> tuple[nn.Module, RunWatch]:
     """Call train_line, watching what it does; it must return a model."""
-    watch = _Watch(epochs, len(X))
+    watch = RunWatch(epochs, len(X))
     with watch.watching():
         model = call(train_line, X, y, lr, epochs, device, case=case)
     need(isinstance(model, nn.Module), f"train_line returned {type(model).__name__}: return the trained model.")
     return model, watch
 
 
-def _check_optimizer(model: nn.Module, watch: _Watch, lr: float, where: str = "") -> None:
+def _check_optimizer(model: nn.Module, watch: RunWatch, lr: float, where: str = "") -> None:
     """The run must step plain SGD at the rate asked for, over the parameters of the model it returns."""
     need(watch.steps, "your run never called optimizer.step(): build torch.optim.SGD(model.parameters(), lr=lr) and "
                       "let helpers.train_step step it each epoch.")
@@ -186,7 +109,7 @@ def _check_optimizer(model: nn.Module, watch: _Watch, lr: float, where: str = ""
          "with the lr argument, lr=lr, not a number of your own (nor a notebook variable).")
 
 
-def _check_steps(model: nn.Module, watch: _Watch, X: torch.Tensor) -> None:
+def _check_steps(model: nn.Module, watch: RunWatch, X: torch.Tensor) -> None:
     """One full-batch step per epoch, on the X given; the model starts from seed 42's LinearRegressionModelV2."""
     n, epochs, steps = len(X), watch.epochs, watch.steps
     _, first, inputs = watch.modules.get(id(model), (model, [], []))
@@ -222,8 +145,7 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
 def _check_devices(train_line: object, X: torch.Tensor, y: torch.Tensor) -> None:
     """Train for 2 epochs on the meta device: the model and the data must both be there (a loop of one's own,
     without .item(), runs there too), and the optimizer must hold the parameters of the model after its move."""
-    seen: list = []
-    with _watched_steps(seen):
+    with train_step_on_meta():
         try:
             model, watch = _run_line(train_line, X, y, 0.5, 2, META, "On the meta device")
         except Incorrect as err:
