@@ -1,4 +1,4 @@
-"""What data parallelism gains on this machine (notebook 13): a digits-CNN epoch with 1 and 2 processes, and an all-reduce.
+"""What data parallelism gains here (notebook 13): a digits-CNN epoch with 1 and 2 processes, and an all-reduce.
 
 Usage: python benchmarks/bench_distributed.py [--repeats N]
 Each case is launched with torchrun (gloo, OMP_NUM_THREADS=1, a free port, a timeout) and runs this same
@@ -102,7 +102,8 @@ def launch(processes: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(processes),
-                   "--master-port", str(free_port()), __file__, "--worker", "--repeats", str(repeats), "--out", str(out)]
+                   "--master-port", str(free_port()), __file__, "--worker", "--repeats", str(repeats),
+                   "--out", str(out)]
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
                                 env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT)
@@ -157,7 +158,8 @@ def main(argv: list[str]) -> int:
     print(f"one rank's share alone ({r['steps_per_epoch']} steps of 16 images, 1 process): "
           f"{r['share_1_process_s'] * 1000:.0f} ms; with {r['steps_per_epoch']} all-reduces: "
           f"{(r['share_1_process_s'] + r['steps_per_epoch'] * r['all_reduce_s']) * 1000:.0f} ms")
-    print(f"launches (imports and set-up included): {r['launch_1_process_s']:.1f} s and {r['launch_2_processes_s']:.1f} s")
+    print(f"launches (imports and set-up included): {r['launch_1_process_s']:.1f} s and "
+          f"{r['launch_2_processes_s']:.1f} s")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""helpers.exercises.ex13 (notebook 13): starting code, solutions, and plausible wrong answers refused with a message."""
+"""helpers.exercises.ex13 (notebook 13): starting code, solutions, plausible wrong answers refused with a message."""
 
 from __future__ import annotations
 
