@@ -91,7 +91,10 @@ def landing_page(notebooks: list[Path]) -> str:
     """The site's first page: what the course teaches, the workflow diagram, the notebooks, how to run it."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     h1 = re.search(r"^# (.+)$", readme, re.M)
-    intro = rewrite_links(readme[h1.end():].split("\n## ", 1)[0].strip() if h1 else "", ROOT / "README.md")
+    intro = readme[h1.end():].split("\n## ", 1)[0] if h1 else ""
+    intro = re.sub(r"\[!\[[^\]]*\]\(https?://[^)]*\)\]\([^)]*\)\s*", "", intro)  # a badge: an image from elsewhere
+    intro = re.sub(r"^\*\*Read it as a website:\*\*.*?(?:\n\n|\Z)", "", intro, flags=re.M | re.S)  # this is the site
+    intro = rewrite_links(intro.strip(), ROOT / "README.md")
     explorers = {s.notebook: s.name.replace("_", " ") for s in SPECS}
     rows, diagram = [], ""
     for path in notebooks:
