@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from _exercises import ExerciseModule
+from _exercises import ExerciseModule, exercise_module
 
 # q1: which samples a rank reads
 NO_PADDING = ("order = (order * math.ceil(total / n))[:total]", "order = order")
@@ -17,6 +17,17 @@ UNSEEDED = ("torch.randperm(n, generator=torch.Generator().manual_seed(seed + ep
 DROP_IGNORED = ("        order = order[:n // world_size * world_size]\n    else:\n", "        pass\n    if True:\n")
 NO_SHUFFLE = ("torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch)).tolist()", "list(range(n))")
 SEED_WITH_RANK = ("manual_seed(seed + epoch)", "manual_seed(seed + epoch + rank)")  # rank 0 agrees, rank 1 does not
+CUT = "order[:n // world_size * world_size]"
+CUT_REMAINDER = (CUT, "order[:-(n % world_size)]")  # right unless n divides: then [:-0] keeps nothing
+CUT_UNGUARDED = (CUT, "order[:math.ceil((n - world_size) / world_size) * world_size]")  # the sampler's, without `if`
+CUT_A_BLOCK_MORE = (CUT, "order[:n - n % world_size - (world_size if n % world_size == 0 else 0)]")
+CUT_PER_RANK = (CUT, "order[:n // world_size]")
+CUT_REPEATED = (CUT, "order[:len(order) // world_size] * world_size")
+TOTAL = "total = math.ceil(n / world_size) * world_size"
+PAD_A_BLOCK_MORE = (TOTAL, "total = (n // world_size + 1) * world_size")  # right unless n divides
+PAD_WITH_RANGE = ("order = (order * math.ceil(total / n))[:total]", "order = order + list(range(total - n))")
+NEXT_RANK = ("return order[rank::world_size]", "return order[(rank + 1) % world_size::world_size]")
+SORTED = ("return order[rank::world_size]", "return sorted(order[rank::world_size])")
 
 # q2: averaging gradients across simulated ranks
 SUM = ("sum(p.grad for p in params) / len(params)", "sum(p.grad for p in params)")
@@ -40,6 +51,25 @@ NO_ZERO = ("    optimizer.zero_grad()                  # fresh gradients for thi
 TENSOR = ("whole_loss += loss.item()", "whole_loss = whole_loss + loss")
 SUM_OVER_OUTPUTS = ("loss_fn(model(X), y) * len(X) / total", "((model(X) - y) ** 2).sum() / total")
 OWN_MSE = ("loss_fn(model(X), y) * len(X) / total", "((model(X) - y) ** 2).mean() * len(X) / total")  # right for MSE
+Q3 = exercise_module("ex13").q3.solution_code
+ZERO = "    optimizer.zero_grad()                  # fresh gradients for this step\n"
+STEP = "    optimizer.step()                       # one update\n"
+ZERO_AFTER = Q3.replace(ZERO, "").replace(STEP, STEP + ZERO)  # wrong only if the model arrives holding .grad
+EVAL = ("    model.train()\n", "    model.eval()\n")
+NO_TRAIN = ("    model.train()\n", "")  # wrong only if the model arrives in eval mode
+WHOLE_BATCH = ("    for X, y in micro_batches:\n",  # one micro-batch: all of them joined, the memory it was to save
+               "    for X, y in [(torch.cat([X for X, _ in micro_batches]),\n"
+               "                  torch.cat([y for _, y in micro_batches]))]:\n")
+CARRIED = (Q3.replace("micro_batches):", "micro_batches, running=[0.0]):").replace("    whole_loss = 0.0\n", "")
+           .replace("whole_loss += loss.item()", "running[0] += loss.item()").replace("return whole_loss",
+                                                                                      "return running[0]"))
+NOT_DIVIDED = ("loss_fn(model(X), y) * len(X) / total", "loss_fn(model(X), y) * len(X)")
+FIXED_TOTAL = ("loss_fn(model(X), y) * len(X) / total", "loss_fn(model(X), y) * len(X) / 32")
+FIRST_SIZE = ("total = sum(len(X) for X, _ in micro_batches)", "total = len(micro_batches[0][0]) * len(micro_batches)")
+STEP_FIRST = Q3.replace(STEP, "").replace(ZERO, STEP + ZERO)  # the step comes before the gradients
+LOSS_AFTER = ("    return whole_loss",
+              "    return sum(loss_fn(model(X), y).item() * len(X) for X, y in micro_batches) / total")
+NUMEL = ("loss_fn(model(X), y) * len(X) / total", "loss_fn(model(X), y) * X.numel() / total")
 
 
 class TestEx13(ExerciseModule):
@@ -49,7 +79,16 @@ class TestEx13(ExerciseModule):
     wrong = [
         ("q1", NO_PADDING, "must get the same number"),
         ("q1", PAD_ONCE, "longer than the order itself"),
-        ("q1", PAD_WITH_LAST, "repeats the order from its start"),
+        ("q1", PAD_WITH_LAST, "you padded with [9, 9], where DistributedSampler repeats the order from its start"),
+        ("q1", CUT_REMAINDER, "each rank got no index: 12 divides by 3: drop_last=True has nothing to cut"),
+        ("q1", CUT_UNGUARDED, "each rank got 3 indices: 12 divides by 3: drop_last=True has nothing to cut"),
+        ("q1", CUT_A_BLOCK_MORE, "12 divides by 3: drop_last=True has nothing to cut"),
+        ("q1", CUT_PER_RANK, "each rank got 1 index; DistributedSampler gives 3: drop_last=True cuts the order"),
+        ("q1", CUT_REPEATED, "an index is read twice"),
+        ("q1", PAD_A_BLOCK_MORE, "each rank got 5 indices: 12 divides by 3: no padding, 4 each"),
+        ("q1", PAD_WITH_RANGE, "(your shuffle is right), its padding is not"),
+        ("q1", NEXT_RANK, "rank 0 got [1, 4, 7, 0], the share of rank 1"),
+        ("q1", SORTED, "the right indices sorted"),
         ("q1", BLOCKS, "deals the order out in turn"),
         ("q1", NO_EPOCH, "seeded with seed + epoch"),
         ("q1", UNSEEDED, "torch.Generator seeded with seed + epoch"),
@@ -71,4 +110,15 @@ class TestEx13(ExerciseModule):
         ("q3", TENSOR, "you returned a tensor"),
         ("q3", SUM_OVER_OUTPUTS, "as many times as y has columns"),
         ("q3", OWN_MSE, "nn.L1Loss()"),
+        ("q3", ZERO_AFTER, "arrived holding gradients"),
+        ("q3", EVAL, "you switched the model with model.eval()"),
+        ("q3", NO_TRAIN, "the model arrived in evaluation mode"),
+        ("q3", WHOLE_BATCH, "your model got a batch of 16 samples at once"),
+        ("q3", CARRIED, "plus the 1.11084 that the previous call returned"),
+        ("q3", NOT_DIVIDED, "16 times too large, as many times as there are samples"),
+        ("q3", FIXED_TOTAL, "as if the micro-batches held 32 samples in all (a number fixed in advance)"),
+        ("q3", FIRST_SIZE, "6, the first micro-batch's size, times 3 micro-batches"),
+        ("q3", STEP_FIRST, "your step left the parameters as they were"),
+        ("q3", LOSS_AFTER, "the loss after the step"),
+        ("q3", NUMEL, "as many times as X has columns"),
     ]

@@ -7,13 +7,14 @@ Every check runs in-process: no process group, no torchrun; ranks are simulated 
 from __future__ import annotations
 
 import copy
-import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
-from torch.utils.data import DistributedSampler
 
+from ._accumulation import accumulation_case, check_run, explain_step, run_learner, step_on
 from ._core import Exercises, Incorrect
+from ._rank_share import explain_shares, sampler
 from ._util import call, close, need, number
 
 _ex = Exercises("ex13")
@@ -21,14 +22,6 @@ bind = _ex.bind
 
 
 # q1 · which indices a rank reads --------------------------------------------------------------------------------
-
-
-def _sampler(n: int, world_size: int, rank: int, shuffle: bool, seed: int, epoch: int, drop_last: bool) -> list[int]:
-    """What DistributedSampler itself gives this rank in this epoch."""
-    sampler = DistributedSampler(range(n), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed,
-                                 drop_last=drop_last)
-    sampler.set_epoch(epoch)
-    return list(sampler)
 
 
 def _as_indices(value: object, case: str) -> list[int]:
@@ -42,51 +35,11 @@ def _as_indices(value: object, case: str) -> list[int]:
 
 
 # (n, world_size, shuffle, seed, epoch, drop_last): sizes that divide and sizes that do not, padding longer than
-# the data, drop_last on and off, shuffles with other seeds and epochs
+# the data, drop_last on and off (on a size that divides too: nothing to cut), shuffles with other seeds and epochs
 _Q1_CASES = [(10, 3, False, 0, 0, False), (12, 3, False, 0, 0, False), (10, 3, False, 0, 0, True),
-             (8, 2, True, 0, 0, False), (8, 2, True, 0, 1, False), (11, 4, True, 3, 2, False),
-             (11, 4, True, 3, 2, True), (2, 5, False, 0, 0, False), (3, 5, True, 1, 4, False),
-             (3, 5, False, 0, 0, True)]
-
-
-def _explain_q1(n: int, world_size: int, shuffle: bool, seed: int, epoch: int, drop_last: bool,
-                got: list[list[int]], want: list[list[int]]) -> str:
-    """Say what went wrong for one case, comparing all ranks' answers with DistributedSampler's."""
-    case = (f"For {n} samples, world_size={world_size}, shuffle={shuffle}, seed={seed}, epoch={epoch}, "
-            f"drop_last={drop_last}")
-    flat_got, flat_want = sorted(i for g in got for i in g), sorted(i for w in want for i in w)
-    sizes = [len(g) for g in got]
-    if drop_last and flat_got != flat_want and len(set(sizes)) == 1 and sizes[0] == math.ceil(n / world_size):
-        return (f"{case}, each rank got {sizes[0]} indices: with drop_last=True the order is cut to a multiple of "
-                f"world_size ({len(want[0])} each), not padded.")
-    if len(set(sizes)) > 1:
-        return (f"{case}, the ranks got {sizes} indices: every rank must get the same number ({len(want[0])}), "
-                "or the ranks would not take the same number of steps. Pad the order by repeating it from the start"
-                + (" (as many times as needed: here the padding is longer than the order itself)." if n < world_size
-                   else "."))
-    if shuffle and flat_got == flat_want:
-        base = _sampler(n, world_size, 0, shuffle, seed, 0, drop_last)
-        if epoch and got[0] == base and want[0] != base:
-            return (f"{case}, rank 0 got {got[0]}, the order of epoch 0: the generator is seeded with seed + epoch, "
-                    "so that each epoch has its own order.")
-    if not shuffle or flat_got == flat_want:
-        order = [i for position in range(len(flat_want)) for i in [want[position % world_size][position // world_size]]]
-        size = len(want[0])
-        if got == [order[r * size:(r + 1) * size] for r in range(world_size)]:
-            return (f"{case}, rank 0 got {got[0]}, a block of consecutive positions: DistributedSampler deals the "
-                    f"order out in turn, rank r taking positions r, r + world_size, r + 2 * world_size, ...")
-    if shuffle and all(g == _sampler(n, world_size, r, False, seed, epoch, drop_last) for r, g in enumerate(got)):
-        return f"{case}, rank 0 got {got[0]}, in order: with shuffle=True, shuffle the order first."
-    r = next(r for r in range(world_size) if got[r] != want[r])  # the first rank that differs
-    if shuffle and r > 0 and got[r] == _sampler(n, world_size, r, shuffle, seed + r, epoch, drop_last):
-        return (f"{case}, rank {r} got {got[r]}; DistributedSampler gives {want[r]}: rank {r} shuffled with a seed of "
-                "its own. Every rank must draw the same permutation (from seed + epoch, without the rank), or the "
-                "ranks' shares overlap and leave samples out.")
-    if shuffle:
-        return (f"{case}, rank {r} got {got[r]}; DistributedSampler gives {want[r]}. Draw the order with "
-                "torch.randperm(n, generator=...), from a torch.Generator seeded with seed + epoch.")
-    return (f"{case}, rank {r} got {got[r]}; DistributedSampler gives {want[r]}. The padding repeats the order from "
-            "its start.")
+             (8, 2, True, 0, 0, False), (8, 2, True, 0, 1, False), (12, 3, True, 5, 1, True),
+             (11, 4, True, 3, 2, False), (11, 4, True, 3, 2, True), (2, 5, False, 0, 0, False),
+             (3, 5, True, 1, 4, False), (3, 5, False, 0, 0, True), (8, 2, True, 2, 3, True)]
 
 
 def _check_rank_indices(rank_indices: object) -> str:
@@ -94,14 +47,14 @@ def _check_rank_indices(rank_indices: object) -> str:
     need(callable(rank_indices), "`rank_indices` should be a function "
                                  "rank_indices(n, world_size, rank, shuffle, seed, epoch, drop_last).")
     for n, world_size, shuffle, seed, epoch, drop_last in _Q1_CASES:
-        want = [_sampler(n, world_size, r, shuffle, seed, epoch, drop_last) for r in range(world_size)]
+        want = [sampler(n, world_size, r, shuffle, seed, epoch, drop_last) for r in range(world_size)]
         got = []
         for r in range(world_size):
             case = f"For n={n}, world_size={world_size}, rank={r}"
             got.append(_as_indices(call(rank_indices, n, world_size, r, shuffle, seed, epoch, drop_last, case=case),
                                    case))
         if got != want:
-            raise Incorrect(_explain_q1(n, world_size, shuffle, seed, epoch, drop_last, got, want))
+            raise Incorrect(explain_shares(n, world_size, shuffle, seed, epoch, drop_last, got, want))
     return (f"the same indices as DistributedSampler for every rank of {len(_Q1_CASES)} cases: shares that divide and "
             "shares that are padded (even past the data's length), cut with drop_last, shuffled by seed + epoch.")
 
@@ -225,97 +178,92 @@ q2 = _ex.problem(
 # q3 · transfer: gradient accumulation, the same averaging in one process ------------------------------------------
 
 
-_OUTPUTS = 4  # the small net's outputs: a number no case's count of micro-batches equals
+# (seed, sizes of the micro-batches, whether the model arrives in training mode)
+_Q3_CASES = ((0, (8, 8), True), (1, (6, 6, 4), True), (2, (3, 9), False), (3, (5,), True))
 
 
-def _accumulation_case(seed: int, sizes: tuple[int, ...]) -> tuple[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """A small net and micro-batches of the given sizes."""
-    torch.manual_seed(seed)
-    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, _OUTPUTS))
-    X, y = torch.randn(sum(sizes), 3), torch.randn(sum(sizes), _OUTPUTS)
-    return net, list(zip(X.split(list(sizes)), y.split(list(sizes))))
+def _whole(batches: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """All the micro-batches' samples together."""
+    return torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
 
 
-def _step_on(net: nn.Module, X: torch.Tensor, y: torch.Tensor, scale: float = 1.0,
-             loss_fn: nn.Module | None = None) -> list[torch.Tensor]:
-    """A copy of net after one SGD(0.1) step on loss_fn(X, y) (MSE unless given) times scale; returns its parameters."""
-    copy_ = copy.deepcopy(net)
-    ((loss_fn or nn.MSELoss())(copy_(X), y) * scale).backward()
+def _mean_loss(net: nn.Module, batches: list, params: list[torch.Tensor] | None = None) -> float:
+    """The mean squared error over all the samples of net (with the parameters `params`, if given)."""
+    net = copy.deepcopy(net)
     with torch.no_grad():
-        return [p - 0.1 * p.grad for p in copy_.parameters()]
+        for p, q in zip(net.parameters(), params or ()):
+            p.copy_(q)
+        return nn.functional.mse_loss(net(_whole(batches)[0]), _whole(batches)[1]).item()
 
 
-def _run_learner(accumulated_step: object, net: nn.Module, batches: list, calls: int, case: str,
-                 loss_fn: nn.Module | None = None) -> tuple:
-    """Call the learner's step `calls` times on a copy of net; return (parameters, returned values, steps taken)."""
-    model = copy.deepcopy(net)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    steps, step = [], optimizer.step
-    optimizer.step = lambda *a, **k: (steps.append(1), step(*a, **k))[1]  # count the optimizer's steps
-    out = [call(accumulated_step, model, optimizer, loss_fn or nn.MSELoss(), batches, case=case) for _ in range(calls)]
-    return [p.detach() for p in model.parameters()], out, len(steps)
-
-
-def _explain_step(net: nn.Module, batches: list, got: list[torch.Tensor], case: str) -> str:
-    """Why the learner's step (not one on all the samples at once) went wrong, as far as it can be told."""
-    sizes = [len(Xb) for Xb, _ in batches]
-    X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
-    if all(close(g, w) for g, w in zip(got, _step_on(net, X, y, len(sizes)))):
-        return (f"{case}, the step is {len(sizes)} times too large: the gradients of the micro-batches' mean losses "
-                "add up; scale each loss by its share of the samples before backward().")
-    if all(close(g, w) for g, w in zip(got, _step_on(net, X, y, _OUTPUTS))):
-        return (f"{case}, the step is {_OUTPUTS} times too large, as many times as y has columns: the squared errors "
-                f"were added over the {_OUTPUTS} outputs, where loss_fn averages over every number of y. Compute each "
-                "micro-batch's loss with loss_fn.")
-    last_X, last_y = batches[-1]
-    if len(sizes) > 1 and any(all(close(g, w) for g, w in zip(got, _step_on(net, last_X, last_y, scale)))
-                              for scale in (1.0, len(last_X) / len(X))):
-        return (f"{case}, only the last micro-batch counted: zero the gradients once, before the loop, so that the "
-                "micro-batches' gradients add up in .grad.")
-    equal = [_step_on(net, Xb, yb, 1 / len(sizes)) for Xb, yb in batches]
-    if len(set(sizes)) > 1 and all(close(g, sum(e[i] for e in equal) - (len(sizes) - 1) * p.detach())
-                                   for i, (g, p) in enumerate(zip(got, net.parameters()))):
-        return (f"{case}, you divided each loss by the number of micro-batches: right only when they are the same "
-                "size. Weight each micro-batch's loss by len(X) / (the number of samples in all).")
-    return f"{case}, the parameters after your step differ from one SGD step on all {len(X)} samples."
+def _check_loss(loss: object, want: float, previous: float | None, case: str, n: int,
+                after: Callable[[], float]) -> float:
+    """The returned loss: a Python number, the mean over all n samples before the step (not `after` it), nothing
+    carried over from the `previous` call."""
+    need(not isinstance(loss, torch.Tensor), f"{case}, you returned a tensor: return the loss as a Python number "
+                                             "(.item()).")
+    got = number("the returned loss", loss)
+    if not close(got, want):
+        need(not close(got, after()), f"{case}, you returned {got:.5f}, the loss after the step; the loss before it is "
+             f"{want:.5f}: add up the micro-batches' shares of the loss as they go through the model, before the "
+             "update.")
+        if previous is not None and close(got, previous + want):
+            raise Incorrect(f"{case}, you returned {got:.5f}: this step's loss ({want:.5f}) plus the {previous:.5f} "
+                            "that the previous call returned. The running total carried over from one call to the "
+                            "next (a mutable default argument, or a variable outside the function?): start it at 0.0 "
+                            "inside the function, on every call.")
+        raise Incorrect(f"{case}, you returned {got:.5f}; the mean loss over all {n} samples, before the step, is "
+                        f"{want:.5f}.")
+    return got
 
 
 def _check_accumulation(accumulated_step: object) -> str:
     """One step equal to a step on all samples, for equal and unequal micro-batches, gradients zeroed first."""
     need(callable(accumulated_step), "`accumulated_step` should be a function "
                                      "accumulated_step(model, optimizer, loss_fn, micro_batches).")
-    for seed, sizes in ((0, (8, 8)), (1, (6, 6, 4)), (2, (3, 9)), (3, (5,))):
-        net, batches = _accumulation_case(seed, sizes)
-        X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    previous = None
+    for seed, sizes, training in _Q3_CASES:
+        net, batches = accumulation_case(seed, sizes)
+        X, y = _whole(batches)
         case = f"For micro-batches of {', '.join(map(str, sizes))} samples"
-        got, out, steps = _run_learner(accumulated_step, net, batches, 1, case)
-        need(steps == 1, f"{case}, optimizer.step() ran {steps} times: call it once, after every micro-batch has "
-                         "added its gradient.")
-        need(all(close(g, w) for g, w in zip(got, _step_on(net, X, y))), _explain_step(net, batches, got, case))
-        loss = out[0]
-        need(not isinstance(loss, torch.Tensor), f"{case}, you returned a tensor: return the loss as a Python number "
-                                                 "(.item()).")
-        want = nn.functional.mse_loss(net(X), y).item()
-        need(close(number("the returned loss", loss), want), f"{case}, you returned {number('loss', loss):.5f}; "
-             f"the mean loss over all {len(X)} samples, before the step, is {want:.5f}.")
-    net, batches = _accumulation_case(5, (6, 2))
-    X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
-    got, _, _ = _run_learner(accumulated_step, net, batches, 1, "With loss_fn = nn.L1Loss()", nn.L1Loss())
-    need(all(close(g, w) for g, w in zip(got, _step_on(net, X, y, loss_fn=nn.L1Loss()))),
+        run = run_learner(accumulated_step, net, batches, 1, case, training=training)
+        check_run(run, batches, case, training)
+        if not all(close(g, w) for g, w in zip(run.params, step_on(net, X, y))):
+            raise Incorrect(explain_step(net, batches, run.params, case))
+        previous = _check_loss(run.out[0], _mean_loss(net, batches), previous, case, len(X),
+                               lambda: _mean_loss(net, batches, run.params))
+    net, batches = accumulation_case(5, (6, 2))
+    X, y = _whole(batches)
+    run = run_learner(accumulated_step, net, batches, 1, "With loss_fn = nn.L1Loss()", nn.L1Loss())
+    need(all(close(g, w) for g, w in zip(run.params, step_on(net, X, y, loss_fn=nn.L1Loss()))),
          "With loss_fn = nn.L1Loss() (a mean too), your step differs from one step on all the samples, though it was "
          "right with nn.MSELoss(): compute each micro-batch's loss with loss_fn, not with a formula of your own.")
-    net, batches = _accumulation_case(4, (4, 4))
-    X, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
-    got, _, _ = _run_learner(accumulated_step, net, batches, 2, "Called twice")
-    after_one, first = copy.deepcopy(net), _step_on(net, X, y)
+    net, batches = accumulation_case(4, (4, 4))
+    X, y = _whole(batches)
+    run = run_learner(accumulated_step, net, batches, 2, "Called twice")
+    check_run(run, batches, "Called twice", True, calls=2)
+    after_one, first = copy.deepcopy(net), step_on(net, X, y)
     with torch.no_grad():
         for p, q in zip(after_one.parameters(), first):
             p.copy_(q)
-    need(all(close(g, w) for g, w in zip(got, _step_on(after_one, X, y))),
+    need(all(close(g, w) for g, w in zip(run.params, step_on(after_one, X, y))),
          "called twice, the second step also used the first call's gradients: zero them at the start of the step.")
+    _check_loss(run.out[1], _mean_loss(after_one, batches), number("the returned loss", run.out[0]),
+                "Called twice, the second time", len(X), lambda: _mean_loss(net, batches, run.params))
+    net, batches = accumulation_case(6, (5, 3))
+    X, y = _whole(batches)
+    stale = [torch.full_like(p, 0.5) for p in net.parameters()]
+    run = run_learner(accumulated_step, net, batches, 1, "With a model holding old gradients", stale=stale)
+    want = step_on(net, X, y)
+    need(not all(close(g, w - 0.1 * s) for g, w, s in zip(run.params, want, stale)), "With a model that arrived "
+         "holding gradients (left by an earlier backward(): a validation pass, a step that zeroed nothing), your step "
+         "added the micro-batches' gradients to them: zero the gradients at the start of the step, before the "
+         "micro-batches add theirs (zeroing after the step leaves the first step exposed).")
+    if not all(close(g, w) for g, w in zip(run.params, want)):
+        raise Incorrect(explain_step(net, batches, run.params, "With a model that arrived holding gradients"))
     return ("one optimizer step equal to a step on all the samples at once, for micro-batches of equal and of unequal "
             "sizes and for two loss functions: each loss weighted by its share, the gradients added up in .grad, "
-            "zeroed once per step.")
+            "zeroed at the start of each step, the model in training mode, one micro-batch at a time through it.")
 
 
 q3 = _ex.problem(
