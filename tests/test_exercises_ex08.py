@@ -68,6 +68,10 @@ class TestEx08(ExerciseModule):
          "a class index is a whole number, int64"),
         ("q1", _table(item="self.features[idx].double(), self.targets[idx]"), "dtype torch.float64"),
         ("q1", _table(length="len(self.classes)"), "one sample per row"),
+        # the order of a Python set: the sorted one on a run in about 240,000 for the check's two tables
+        ("q1", _table(targets="torch.tensor([list(set(labels)).index(label) for label in labels])"),
+         "the order of a Python set"),
+        ("q1", _table(item="self.features[idx].long(), self.targets[idx]"), "cut off the fractions"),
         # q2: each right wherever the batch size divides the data, or whenever drop_last is False
         ("q2", ("if left > 0 and not drop_last:", "if not drop_last:"), "a batch of 0 samples"),
         ("q2", ("if left > 0 and not drop_last:", "if left > 0:"), "drop_last=True drops the smaller last batch"),
@@ -75,6 +79,13 @@ class TestEx08(ExerciseModule):
         ("q2", ("    return sizes", "    return sizes[:-1] if drop_last else sizes"), "drop_last drops only"),
         ("q2", _sizes(["return math.ceil(n_samples / batch_size) if not drop_last else n_samples // batch_size"]),
          "return the list of the batches' sizes"),
+        ("q2", _sizes(["return [len(b) for b in DataLoader(range(n_samples), batch_size=batch_size, "
+                       "drop_last=drop_last)]"]), "without a DataLoader inside"),
+        ("q2", ("    return sizes", "    return tuple(sizes)"), "the task asks for a list"),
+        ("q2", "def batch_sizes(n_samples, batch_size, drop_last, sizes=[]):\n"  # one list shared by every call
+               "    full, left = divmod(n_samples, batch_size)\n    sizes += [batch_size] * full\n"
+               "    if left and not drop_last:\n        sizes.append(left)\n    return sizes\n",
+         "starts with the sizes of the previous call"),
         # q3: each works on a batch whose first sequence is its longest, or on the whole dataset's longest
         ("q3", ("int(lengths.max())", "len(samples[0][0])"), "not the first"),
         ("q3", ("int(lengths.max())", "6"), "more than the longest sequence of this batch"),
@@ -84,6 +95,17 @@ class TestEx08(ExerciseModule):
                 "    lengths = torch.tensor("), "keep the samples in the order"),
         ("q3", ("torch.zeros(len(samples), int(lengths.max()))", "torch.zeros(len(samples), int(lengths.max()), "
                 "dtype=torch.long)"), "cuts off their fractions"),
+        ("q3", ("torch.zeros(len(samples), int(lengths.max()))", "torch.zeros(len(samples), int(lengths.max()), "
+                "dtype=torch.float64)"), "padded is torch.float64: keep the readings' float32"),
+        # right wherever no reading is 0.0: lengths counted in the padded tensor
+        ("q3", ("    return padded, lengths, labels", "    return padded, padded.count_nonzero(dim=1), labels"),
+         "you counted the non-zero values of each row of padded"),
+        ("q3", ("    return padded, lengths, labels",
+                "    nonzero = (padded != 0) * torch.arange(1, padded.shape[1] + 1)\n"
+                "    return padded, nonzero.argmax(dim=1) + 1, labels"), "up to its last non-zero value"),
+        ("q3", ("padded[i, :len(sequence)] = sequence",
+                "padded[i, :len(sequence)] = sequence\n        sequence.zero_()"), "pad_collate changed its input"),
+        ("q3", ("    return padded, lengths, labels", "    return padded, labels, lengths"), "they are swapped"),
         ("q3", ("labels = torch.tensor([label for sequence, label in samples])",
                 "labels = [label for sequence, label in samples]"), "labels is a list"),
         ("q3", ("lengths = torch.tensor([len(sequence) for sequence, label in samples])",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import sys
+from collections.abc import Callable, Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset
 
+from ._collate import Readings, check_batch, check_inputs_kept
 from ._core import Exercises, Incorrect, _one_line
-from ._util import call, need, shape
+from ._util import call, need, replaced, shape
 
 _ex = Exercises("ex08")
 bind = _ex.bind
@@ -17,6 +20,8 @@ bind = _ex.bind
 # a table of 10 rows, 3 feature columns, string labels: the sorted order, the order of first appearance, the rows
 # where each label first appears (labels.index) and the reverse sorted order all give different class indices
 _LABELS = ["small", "small", "large", "medium", "large", "large", "medium", "small", "small", "medium"]
+# and one of 12 rows, 2 columns, 8 labels: a Python set's order of them is the sorted one about once in 40,000 runs
+_FRUITS = ["plum", "fig", "kiwi", "apple", "lime", "date", "pear", "fig", "cherry", "apple", "plum", "kiwi"]
 
 
 def _table(rows: int, columns: int) -> torch.Tensor:
@@ -73,9 +78,12 @@ def _check_item(ds: Dataset, features: torch.Tensor, i: int) -> int:
                         f"{shape(features[i])}: the DataLoader adds the batch dimension.")
     need(x.shape == features[i].shape, f"dataset[{i}] gives features of shape {shape(x)}, expected "
          f"{shape(features[i])}: one whole row of the table, self.features[idx].")
-    need(x.dtype == features.dtype, f"dataset[{i}] gives features of dtype {x.dtype}, but the table holds "
-         f"{features.dtype}: keep the features as they are. A model's weights are float32, and a float64 batch "
-         "makes nn.Linear raise (mat1 and mat2 must have the same dtype).")
+    if x.dtype != features.dtype:
+        lost = "" if x.is_floating_point() else f" and cut off the fractions (row {i} became {x.tolist()})"
+        raise Incorrect(f"dataset[{i}] gives features of dtype {x.dtype}, but the table holds {features.dtype}: you "
+                        f"changed their dtype{lost}. Keep the features as they are: a model's weights are "
+                        f"{features.dtype}, and a {x.dtype} batch makes nn.Linear raise (mat1 and mat2 must have the "
+                        "same dtype).")
     need(torch.equal(x, features[i]), f"dataset[{i}] should hold row {i} of the table, {features[i].tolist()}; it "
                                       f"holds {x.tolist()}.")
     need(not isinstance(target, str), f"dataset[{i}] gives the label as the string {target!r}: training needs a "
@@ -83,28 +91,47 @@ def _check_item(ds: Dataset, features: torch.Tensor, i: int) -> int:
     return _class_index(target, i)
 
 
-def _check_classes(got: list[int], labels: list[str]) -> None:
-    """The class of every row must be the position of its label in the sorted classes; name what else it is."""
-    classes = sorted(set(labels))
-    want = {label: classes.index(label) for label in classes}
-    for label in classes:
+def _positions(order: list[str]) -> dict[str, int]:
+    """Each label's class when the classes are `order`."""
+    return {label: i for i, label in enumerate(order)}
+
+
+_SET_ORDER = ("the order of a Python set, list(set(labels)), which follows the strings' hashes and changes from one "
+              "run of Python to the next")
+# plausible wrong ways to number the labels, each named when it gives the learner's classes on every table
+_MAPPINGS = [
+    (lambda labels: _positions(list(dict.fromkeys(labels))), "the order in which the labels first appear in the list"),
+    (lambda labels: _positions(sorted(set(labels), reverse=True)), "the reverse of the sorted order"),
+    (lambda labels: {label: labels.index(label) for label in labels},
+     "the row where each label first appears (labels.index)"),
+    (lambda labels: _positions(list(set(labels))), _SET_ORDER),
+    (lambda labels: _positions(list(set(sorted(set(labels))))), _SET_ORDER),
+]
+
+
+def _label_classes(got: list[int], labels: list[str]) -> dict[str, int]:
+    """The learner's class of each label, which must be the same on every row that carries it."""
+    for label in sorted(set(labels)):
         seen = sorted({c for c, lab in zip(got, labels) if lab == label})
         need(len(seen) == 1, f"the rows labelled {label!r} got different classes, {seen}: a label has one class "
                              "index, the same for every row that carries it.")
-    mine = {label: c for c, label in zip(got, labels)}
-    if mine == want:
+    return {label: c for c, label in zip(got, labels)}
+
+
+def _check_classes(tables: list[tuple[dict[str, int], list[str]]]) -> None:
+    """Each label's class must be its position in the sorted classes, on every table; name what else it is."""
+    wrong = [(mine, labels) for mine, labels in tables if mine != _positions(sorted(set(labels)))]
+    if not wrong:
         return
+    mine, labels = wrong[0]
+    classes = sorted(set(labels))
     shown = ", ".join(f"{label!r} -> {mine[label]}" for label in classes)
-    wanted = ", ".join(f"{label!r} -> {want[label]}" for label in classes)
-    others = {"the order in which the labels first appear in the list": list(dict.fromkeys(labels)),
-              "the reverse of the sorted order": classes[::-1]}
-    for name, order in others.items():
-        if mine == {label: order.index(label) for label in classes}:
-            raise Incorrect(f"your classes are {shown}: {name}. self.classes is sorted, {classes}, so the classes "
-                            f"are {wanted}.")
-    if mine == {label: labels.index(label) for label in classes}:
-        raise Incorrect(f"your classes are {shown}: the row where each label first appears (labels.index). The class "
-                        f"is the position in self.classes, {classes}: {wanted}.")
+    wanted = ", ".join(f"{label!r} -> {i}" for i, label in enumerate(classes))
+    for seen in (tables, wrong[:1]):  # a rule that gives the classes of every table, else of the first wrong one
+        for rule, name in _MAPPINGS:
+            if all(got == rule(lab) for got, lab in seen):
+                raise Incorrect(f"your classes are {shown}: {name}. A label's class is its position in "
+                                f"self.classes, which is sorted, {classes}: {wanted}.")
     outside = [label for label in classes if not 0 <= mine[label] < len(classes)]
     if outside:
         raise Incorrect(f"the class of {outside[0]!r} is {mine[outside[0]]}, but with {len(classes)} classes an index "
@@ -117,7 +144,8 @@ def _check_table_dataset(TableDataset: object) -> str:
     """len, items, sorted class indices and batches on two tables of different widths."""
     need(isinstance(TableDataset, type), "`TableDataset` should be a class: class TableDataset(Dataset): ...")
     need(issubclass(TableDataset, Dataset), "`TableDataset` should subclass torch.utils.data.Dataset.")
-    for features, labels in [(_table(10, 3), _LABELS), (_table(5, 2), ["yes", "no", "no", "yes", "maybe"])]:
+    tables = []
+    for features, labels in [(_table(10, 3), _LABELS), (_table(12, 2), _FRUITS)]:
         rows, cols = features.shape
         ds = call(TableDataset, features, labels, case=f"Creating TableDataset for a table of {rows} rows")
         need(getattr(ds, "classes", None) == sorted(set(labels)),
@@ -127,7 +155,8 @@ def _check_table_dataset(TableDataset: object) -> str:
             raise Incorrect(f"len(dataset) is {n}, the number of values in the table ({rows} rows x {cols} columns): "
                             "the dataset has one sample per row, len(self.features).")
         need(n == rows, f"len(dataset) is {n} for a table of {rows} rows: one sample per row.")
-        _check_classes([_check_item(ds, features, i) for i in range(rows)], labels)
+        tables.append((_label_classes([_check_item(ds, features, i) for i in range(rows)], labels), labels))
+    _check_classes(tables)
     ds = TableDataset(_table(10, 3), _LABELS)
     batches = call(list, DataLoader(ds, batch_size=4), case="Iterating a DataLoader(dataset, batch_size=4)")
     sizes = [(shape(X), shape(y)) for X, y in batches]
@@ -178,36 +207,76 @@ q1 = _ex.problem(
 )
 
 
+@contextlib.contextmanager
+def _dealers_watched() -> Iterator[list[str]]:
+    """Note, while open, every DataLoader and BatchSampler made (they deal the batches for you)."""
+    made: list[str] = []
+
+    def watched(cls: type) -> Callable:
+        real = cls.__init__
+
+        def __init__(self: object, *args: object, **kwargs: object) -> None:
+            made.append(cls.__name__)
+            real(self, *args, **kwargs)
+        return __init__
+
+    with replaced(DataLoader, "__init__", watched(DataLoader)), replaced(BatchSampler, "__init__",
+                                                                         watched(BatchSampler)):
+        yield made
+
+
+def _name_wrong_sizes(got: list[int], want: list[int], case: str, size: int, drop: bool, before: list[int]) -> None:
+    """Say what a wrong list of batch sizes did (`before`: what the previous call returned)."""
+    if before and len(got) > len(before) and got[:len(before)] == before:
+        raise Incorrect(f"{case}, you returned {got}: it starts with the sizes of the previous call, {before}. Make "
+                        "a new list in every call (a default argument such as sizes=[] is one list shared by all).")
+    if 0 in got:
+        raise Incorrect(f"{case}, you returned {got}: a batch of 0 samples is never dealt. When batch_size "
+                        "divides the samples there is no smaller last batch.")
+    if got[:-1] == want and drop:
+        raise Incorrect(f"{case}, you returned {got}: drop_last=True drops the smaller last batch, "
+                        f"the DataLoader deals {want}.")
+    if got == want[:-1] and drop:
+        raise Incorrect(f"{case}, you returned {got}, but the DataLoader deals {want}: drop_last drops only "
+                        "a batch smaller than batch_size, never a full one.")
+    if got == want[:-1] and not drop:
+        raise Incorrect(f"{case}, you returned {got}, but the DataLoader deals {want}: with drop_last=False it keeps "
+                        "the smaller last batch.")
+    if sorted(got) == sorted(want):
+        raise Incorrect(f"{case}, you returned {got}: the right sizes in another order. The DataLoader deals the full "
+                        f"batches first and what is left over last, {want}.")
+    if len(got) == len(want) and got[-1] == size:
+        raise Incorrect(f"{case}, you returned {got}, but the DataLoader deals {want}: the last batch holds only "
+                        "the samples left over.")
+    raise Incorrect(f"{case}, you returned {got}, but the DataLoader deals {want}.")
+
+
 def _check_batch_sizes(batch_sizes: object) -> str:
     """The sizes of an epoch's batches, as a real DataLoader deals them, for sizes the notebook never used."""
     need(callable(batch_sizes), "`batch_sizes` should be a function batch_sizes(n_samples, batch_size, drop_last).")
+    got: list | tuple = []
     for n, size, drop in [(10, 3, False), (10, 3, True), (12, 4, False), (12, 4, True), (5, 8, False), (5, 8, True),
                           (1, 1, False), (1000, 256, False), (1000, 256, True)]:
         case = f"For {n} samples in batches of {size} with drop_last={drop}"
-        got = call(batch_sizes, n, size, drop, case=case)
+        before = list(got)  # what the previous call returned, before this call could change it
+        with _dealers_watched() as made:
+            got = call(batch_sizes, n, size, drop, case=case)
         want = [len(b) for b in DataLoader(range(n), batch_size=size, drop_last=drop)]
+        if made:
+            raise Incorrect(f"{case}, your function made a {made[0]} to deal the batches and counted them: the task "
+                            "is to work the sizes out with arithmetic (how many full batches, what is left over), "
+                            "without a DataLoader inside.")
         if isinstance(got, int) and not isinstance(got, bool):
             raise Incorrect(f"{case}, you returned the number {got}: return the list of the batches' sizes, "
                             f"here {want}.")
         need(isinstance(got, (list, tuple)), f"{case}, you returned {type(got).__name__}: return a list of sizes.")
-        got = list(got)
-        need(all(isinstance(s, int) and not isinstance(s, bool) for s in got), f"{case}, you returned {got}: "
-                                                                                 "each size should be an int.")
-        if got == want:
-            continue
-        if 0 in got:
-            raise Incorrect(f"{case}, you returned {got}: a batch of 0 samples is never dealt. When batch_size "
-                            "divides the samples there is no smaller last batch.")
-        if got[:-1] == want and drop:
-            raise Incorrect(f"{case}, you returned {got}: drop_last=True drops the smaller last batch, "
-                            f"the DataLoader deals {want}.")
-        if got == want[:-1] and drop:
-            raise Incorrect(f"{case}, you returned {got}, but the DataLoader deals {want}: drop_last drops only "
-                            "a batch smaller than batch_size, never a full one.")
-        if len(got) == len(want) and got[-1] == size:
-            raise Incorrect(f"{case}, you returned {got}, but the DataLoader deals {want}: the last batch holds only "
-                            "the samples left over.")
-        raise Incorrect(f"{case}, you returned {got}, but the DataLoader deals {want}.")
+        sizes = list(got)
+        need(all(isinstance(s, int) and not isinstance(s, bool) for s in sizes), f"{case}, you returned {got}: "
+                                                                                   "each size should be an int.")
+        if sizes != want:
+            _name_wrong_sizes(sizes, want, case, size, drop, before)
+        need(isinstance(got, list), f"{case}, you returned the tuple {got}: the sizes are right, but the task asks "
+                                    f"for a list, {sizes} (list(...) or [...]).")
     return ("the sizes a DataLoader deals in every case: full batches, then what is left over unless drop_last "
             "throws it away; nothing at all when drop_last meets a batch larger than the data.")
 
@@ -239,80 +308,14 @@ q2 = _ex.problem(
 )
 
 
-class _Readings(Dataset):
-    """Sensor readings of different lengths, each with a class: sample i is (a float32 sequence, an int)."""
-
-    LENGTHS, LABELS = [2, 4, 3, 6, 1, 5, 2], [1, 0, 2, 1, 0, 2, 1]
-
-    def __len__(self) -> int:
-        return len(self.LENGTHS)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return torch.arange(1, self.LENGTHS[i] + 1, dtype=torch.float32) / 4 + i, self.LABELS[i]
-
-
-def _reference_collate(samples: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The right answer: zeros after each sequence, as long as the batch's longest; lengths and labels as tensors."""
-    lengths = torch.tensor([len(seq) for seq, _ in samples])
-    padded = torch.zeros(len(samples), int(lengths.max()))
-    for i, (seq, _) in enumerate(samples):
-        padded[i, : len(seq)] = seq
-    return padded, lengths, torch.tensor([label for _, label in samples])
-
-
-def _check_batch(got: object, samples: list, case: str) -> None:
-    """One batch from the learner's collate function against the right one, naming what differs."""
-    want_padded, want_lengths, want_labels = _reference_collate(samples)
-    longest, lengths = want_padded.shape[1], want_lengths.tolist()
-    need(isinstance(got, (tuple, list)) and len(got) == 3, f"{case}, pad_collate returned {type(got).__name__}: "
-                                                           "return three things, (padded, lengths, labels).")
-    padded, got_lengths, labels = got
-    need(isinstance(padded, torch.Tensor), f"{case}, padded is {type(padded).__name__}: make it one tensor.")
-    if padded.shape == (longest, len(samples)) != want_padded.shape:
-        raise Incorrect(f"{case}, padded has shape {shape(padded)}: one column per sample. Make it one row per sample, "
-                        f"{shape(want_padded)} (pad_sequence puts the samples in rows with batch_first=True).")
-    if padded.dim() == 2 and padded.shape[0] == len(samples) and padded.shape[1] > longest:
-        raise Incorrect(f"{case}, padded has {padded.shape[1]} columns, more than the longest "
-                        f"sequence of this batch ({longest}): pad to the longest of the batch itself, or every batch "
-                        "carries the zeros of the longest sequence anywhere.")
-    need(padded.shape == want_padded.shape, f"{case}, padded has shape {shape(padded)}, "
-                                            f"expected {shape(want_padded)}: one row per sample, as long as the "
-                                            "longest sequence of the batch.")
-    need(padded.dtype == torch.float32, f"{case}, padded is {padded.dtype}: the readings are float32, and an integer "
-                                        "tensor cuts off their fractions. Keep float32.")
-    for i, (seq, _) in enumerate(samples):
-        row, n = padded[i], len(seq)
-        if torch.equal(row, want_padded[i]):
-            continue
-        if torch.equal(row[longest - n:], seq) and n < longest:
-            raise Incorrect(f"{case}, row {i} is {row.tolist()}: its sequence sits at the end, after the padding. "
-                            "Put it at the start of the row, the zeros after it.")
-        matches = [j for j in range(len(samples)) if torch.equal(row, want_padded[j])]
-        if matches:
-            raise Incorrect(f"{case}, row {i} holds the sequence of sample {matches[0]}: keep the samples in the order "
-                            "they come, so that row i, lengths[i] and labels[i] all belong to samples[i].")
-        if torch.equal(row[:n], seq):
-            raise Incorrect(f"{case}, row {i} is {row.tolist()}: after its {n} readings the row should hold zeros.")
-        raise Incorrect(f"{case}, row {i} is {row.tolist()}; it should start with the sequence {seq.tolist()}, then "
-                        "zeros.")
-    for name, value, want in [("lengths", got_lengths, want_lengths), ("labels", labels, want_labels)]:
-        need(isinstance(value, torch.Tensor), f"{case}, {name} is a {type(value).__name__}: make it a tensor "
-                                               "(torch.tensor(...)), as default_collate does with numbers.")
-        need(value.dtype == torch.int64, f"{case}, {name} is {value.dtype}: whole numbers, int64.")
-        if name == "lengths" and value.tolist() == [longest] * len(samples) != lengths:
-            raise Incorrect(f"{case}, every length is {longest}, the padded width: give each sequence's own length "
-                            f"before padding, {lengths}, so that a model can tell the readings from the zeros.")
-        need(torch.equal(value, want), f"{case}, {name} is {value.tolist()}, expected {want.tolist()}.")
-
-
 def _check_pad_collate(pad_collate: object) -> str:
     """Batches of sequences of different lengths, called directly and through a DataLoader(collate_fn=...)."""
     need(callable(pad_collate), "`pad_collate` should be a function pad_collate(samples).")
-    data = _Readings()
-    samples = [data[i] for i in (0, 1, 2)]  # lengths 2, 4, 3: the first is not the longest
+    data = Readings()
+    samples = [data[i] for i in (0, 1, 2)]  # lengths 2, 4, 3: the first is not the longest; 0.0 inside, at the end
     case = "For a batch of 3 samples of lengths 2, 4 and 3"
     try:
-        got = pad_collate(samples)
+        got = pad_collate(list(samples))
     except Exception as err:  # noqa: BLE001 - the learner's error becomes a verdict
         text = str(err)
         if "stack expects each tensor to be equal size" in text:
@@ -323,13 +326,14 @@ def _check_pad_collate(pad_collate: object) -> str:
             raise Incorrect(f"{case}, your code raised `{_one_line(err)}`: a sequence did not fit in its row. Make "
                             "the rows as long as the longest sequence of the batch (4 here), not the first.") from None
         call(pad_collate, samples, case=case)  # any other error: its own verdict
-    _check_batch(got, samples, case)
+    check_inputs_kept(samples, [data[i] for i in (0, 1, 2)], case)
+    check_batch(got, samples, case)
     loader = DataLoader(data, batch_size=3, collate_fn=pad_collate)
     batches = call(list, loader, case="Iterating DataLoader(dataset, batch_size=3, collate_fn=pad_collate)")
     need(len(batches) == 3, f"the DataLoader dealt {len(batches)} batches of 7 samples in batches of 3; expected 3.")
     for k, batch in enumerate(batches):
         chunk = [data[i] for i in range(3 * k, min(3 * k + 3, len(data)))]
-        _check_batch(batch, chunk, f"For the DataLoader's batch {k + 1} (lengths {[len(s) for s, _ in chunk]})")
+        check_batch(batch, chunk, f"For the DataLoader's batch {k + 1} (lengths {[len(s) for s, _ in chunk]})")
     return ("each batch padded with zeros to its own longest sequence, each sequence at the start of its row, with "
             "its length and label beside it, through a DataLoader too (batches of 3, 3 and 1).")
 
