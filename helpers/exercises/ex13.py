@@ -274,7 +274,9 @@ q3 = _ex.problem(
          "possibly of different sizes; do one optimizer step whose update equals one step on all their samples "
          "together (with `loss_fn` a mean, like `nn.MSELoss()`), and return the loss over all the samples, before the "
          "step, as a Python number. The check compares with a step on the whole batch, for micro-batches of equal and "
-         "of unequal sizes and with two loss functions, and calls your step twice.",
+         "of unequal sizes and with two loss functions; it hands your step models that arrive in evaluation mode or "
+         "still holding old gradients, calls it twice, and watches that one micro-batch at a time goes through the "
+         "model.",
     starter='def accumulated_step(model, optimizer, loss_fn, micro_batches):\n'
             '    """One optimizer step on all the samples of micro_batches, one micro-batch at a time."""\n'
             '    model.train()\n'
