@@ -54,13 +54,22 @@ class TestEx09(ExerciseModule):
         ("q2", ("nn.Linear(hidden, num_classes),", "nn.Linear(hidden, num_classes), nn.Softmax(dim=1),"),
          "ends in nn.Softmax"),
         ("q2", _classifier(middle="nn.Softmax(dim=1)"), "sits between the layers"),
-        ("q2", _classifier(end=", nn.ReLU()"), "every logit your model gives is 0 or more"),
+        ("q2", _classifier(end=", nn.ReLU()"), "applies a ReLU: every logit is 0 or more"),
         ("q2", _classifier(middle="nn.ReLU"), "you passed the class nn.ReLU itself"),
         ("q2", _classifier(middle="torch.relu"), "relu is a function"),
         ("q2", ("nn.Linear(channels * height * width, hidden),\n        nn.ReLU(),\n        nn.Linear(hidden, ",
                 "nn.Linear(channels * height * width, 32),\n        nn.ReLU(),\n        nn.Linear(32, "),
          "no layer has 5 outputs"),
         ("q2", ("nn.Linear(channels * height * width, hidden)", "nn.Linear(height * width, hidden)"), "raised"),
+        ("q2", ("nn.Flatten(),", "nn.Flatten(start_dim=0),"), "flattens the batch dimension too"),
+        ("q2", _classifier(end=", nn.Sigmoid()"), "applies a sigmoid"),
+        ("q2", "class Classifier(nn.Module):\n"  # a softmax no layer shows, in the forward
+               "    def __init__(self, c, h, w, k, hidden):\n        super().__init__()\n"
+               "        self.net = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(), "
+               "nn.Linear(hidden, k))\n\n"
+               "    def forward(self, x):\n        return torch.softmax(self.net(x), dim=1)\n\n\n"
+               "def make_classifier(channels, height, width, num_classes, hidden=32):\n"
+               "    return Classifier(channels, height, width, num_classes, hidden)\n", "applies softmax"),
         # q3: each freezes something, as the notebook's cell does, and still lets the backbone change
         ("q3", ("    model.train()\n    model.backbone.eval()", "    model.train()"), "running mean and variance"),
         ("q3", ("model.backbone.requires_grad_(False)", "model.backbone.eval()"), "changed the backbone's weights"),
@@ -73,6 +82,23 @@ class TestEx09(ExerciseModule):
          "ran in training mode"),
         ("q3", _TRAIN_MODE.format(body="    model.train()\n    model.backbone[1].track_running_stats = False"),
          "ran in training mode"),
+        # gradients zeroed by hooks: the weights stay under Adam without weight decay, yet nothing is frozen
+        ("q3", ("    model.backbone.requires_grad_(False)", "    for p in model.backbone.parameters():\n"
+                "        p.register_hook(lambda g: torch.zeros_like(g))"), "still require gradients"),
+        # state kept between calls: right for the only model the notebook freezes
+        ("q3", "FROZEN = []\n\n\n" + _TRAIN_MODE.format(body="    model.train()\n    FROZEN[0].eval()").replace(
+            "    model.backbone.requires_grad_(False)\n",
+            "    model.backbone.requires_grad_(False)\n    FROZEN.append(model.backbone)\n"),
+         "changed the modes of another model"),
+        ("q3", "FROZEN = []\n\n\n" + _TRAIN_MODE.format(body="    model.train()\n    FROZEN[-1].eval()").replace(
+            "    model.backbone.requires_grad_(False)\n",
+            "    model.backbone.requires_grad_(False)\n    FROZEN.append(model.backbone)\n"),
+         "changed the modes of another model"),
+        ("q3", ("    model.backbone.eval()", "    model.backbone.eval()\n    model.head[0].p = 0.0"),
+         "set the head's dropout p from 0.3 to 0.0"),
+        ("q3", ("    model.backbone.eval()", "    model.backbone.eval()\n    model.head[0].eval()"),
+         "the head's dropout ran in eval mode"),
+        ("q3", ("model.backbone.requires_grad_(False)", "torch.set_grad_enabled(False)"), "switched autograd off"),
     ]
 
 
@@ -98,3 +124,22 @@ def test_right_ways_to_count_per_class_are_accepted(result):
 def test_any_non_linearity_is_accepted_and_named(middle):
     result = verdict("ex09", "q2", _classifier(middle=middle), {})
     assert result.state == "correct" and middle.split("(")[0] in result.message, result
+
+
+@pytest.mark.parametrize(("answer", "named"), [
+    # a LazyLinear draws its weights after the last Linear layer's: GELU and SiLU give small logits of both signs
+    (_classifier(middle="nn.GELU()").replace("nn.Linear(channels * height * width, hidden)", "nn.LazyLinear(hidden)"),
+     "nn.GELU"),
+    (_classifier(middle="nn.SiLU()").replace("nn.Linear(channels * height * width, hidden)", "nn.LazyLinear(hidden)"),
+     "nn.SiLU"),
+    ("class Act(nn.Module):\n    def forward(self, x):\n        return torch.relu(x)\n\n\n"
+     + _classifier(middle="Act()"), "your module Act"),
+    ("import math\n\n\nclass MLP(nn.Module):\n    def __init__(self, n_in, hidden, n_out):\n"
+     "        super().__init__()\n        self.fc1, self.fc2 = nn.Linear(n_in, hidden), nn.Linear(hidden, n_out)\n\n"
+     "    def forward(self, x):\n        return self.fc2(torch.tanh(self.fc1(x.flatten(1))))\n\n\n"
+     "def make_classifier(channels, height, width, num_classes, hidden=32):\n"
+     "    return MLP(math.prod((channels, height, width)), hidden, num_classes)\n", "in your model's forward"),
+])
+def test_lazy_and_custom_models_are_accepted_and_named(answer, named):
+    result = verdict("ex09", "q2", answer, {})
+    assert result.state == "correct" and named in result.message and "nn.MLP" not in result.message, result

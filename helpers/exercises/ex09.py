@@ -3,11 +3,12 @@ frozen backbone whose batch norm keeps its statistics."""
 
 from __future__ import annotations
 
-import re
-
 import torch
 from torch import nn
 
+from ._backbone import check_trained, frozen_net
+from ._classifier import (build, check_logits_free, check_no_softmax_layer, flatten_note, is_affine,
+                          linear_outputs, non_linearities)
 from ._core import Exercises, Incorrect
 from ._util import call, close, need, shape
 
@@ -194,33 +195,6 @@ q1 = _ex.problem(
 )
 
 
-_SOFTMAXES = (nn.Softmax, nn.LogSoftmax, nn.Softmin)
-_NOT_ACTIVATIONS = (nn.Linear, nn.Flatten, nn.Dropout, nn.Identity, nn.Sequential, nn.BatchNorm1d, nn.LayerNorm)
-
-
-def _is_affine(model: nn.Module, x: torch.Tensor) -> bool:
-    """True if model(2x) == 2 model(x) - model(0): a model with no non-linearity (two Linear layers collapse)."""
-    with torch.no_grad():
-        return close(model(2 * x), 2 * model(x) - model(torch.zeros_like(x)), 1e-4)
-
-
-def _build(make_classifier: object, args: tuple, kwargs: dict, case: str) -> nn.Module:
-    """Call the learner's make_classifier; a layer passed as a class or a function is named as such."""
-    try:
-        return call(make_classifier, *args, case=case, **kwargs)
-    except Incorrect as err:
-        found = re.search(r"raised TypeError: ([\w.]+) is not a Module subclass", str(err))
-        if not found:
-            raise
-        what = found.group(1)
-        if "modules" in what:  # nn.ReLU, the class itself
-            name = what.rsplit(".", 1)[-1]
-            raise Incorrect(f"{err}: you passed the class nn.{name} itself. nn.Sequential holds layers, objects made "
-                            f"by calling the class: nn.{name}().") from None
-        raise Incorrect(f"{err}: {what.rsplit('.', 1)[-1]} is a function, and nn.Sequential holds layers (modules). "
-                        "Use the layer that does the same, e.g. nn.ReLU().") from None
-
-
 def _check_classifier(make_classifier: object) -> str:
     """Logits of the right shape for three image sizes and two hidden sizes, no softmax, and a non-linearity."""
     need(callable(make_classifier), "`make_classifier` should be a function make_classifier(channels, height, width, "
@@ -229,46 +203,39 @@ def _check_classifier(make_classifier: object) -> str:
         kwargs = {} if hidden is None else {"hidden": hidden}
         case = f"For make_classifier({c}, {h}, {w}, {k}{'' if hidden is None else f', hidden={hidden}'})"
         torch.manual_seed(0)
-        model = _build(make_classifier, (c, h, w, k), kwargs, case)
+        model = build(make_classifier, (c, h, w, k), kwargs, case)
         need(isinstance(model, nn.Module), f"{case} you returned {type(model).__name__}: return an nn.Module.")
-        layers = list(model.modules())
-        softmax = [m for m in layers if isinstance(m, _SOFTMAXES)]
-        if softmax:
-            last = list(model)[-1] if isinstance(model, nn.Sequential) and len(model) else None
-            if last is softmax[-1]:
-                raise Incorrect(f"the model ends in nn.{type(last).__name__}: nn.CrossEntropyLoss applies softmax "
-                                "itself, so the model must return raw scores (logits). End with the Linear layer.")
-            raise Incorrect(f"nn.{type(softmax[0]).__name__} sits between the layers: it turns the hidden values of "
-                            "each image into shares that add up to 1, so they can no longer grow independently. "
-                            "Use an activation that acts on each value on its own, such as nn.ReLU().")
+        check_no_softmax_layer(model)
         X = torch.rand(12, c, h, w, generator=torch.Generator().manual_seed(1))
         model.eval()  # dropout off: what is left must still not be a straight line
         try:
-            logits = call(model, X, case=f"{case}, on a batch of images of shape [12, {c}, {h}, {w}]")
+            with linear_outputs(model) as outputs:
+                logits = call(model, X, case=f"{case}, on a batch of images of shape [12, {c}, {h}, {w}]")
         except Incorrect as err:
-            hint = (f" (after nn.Flatten() each image is {c} x {h} x {w} = {c * h * w} numbers: the first Linear "
-                    "layer needs that many inputs)") if "mat1 and mat2" in str(err) else ""
+            hint = flatten_note(model, 12, c, h, w) or (
+                f" (after nn.Flatten() each image is {c} x {h} x {w} = {c * h * w} numbers: the first Linear layer "
+                "needs that many inputs)" if "mat1 and mat2" in str(err) else "")
             raise Incorrect(f"{err}{hint}") from None
         need(isinstance(logits, torch.Tensor) and logits.shape == (12, k), f"{case}, a batch [12, {c}, {h}, {w}] gave "
              f"{shape(logits) if isinstance(logits, torch.Tensor) else logits}, expected logits [12, {k}]: one row "
-             "per image, one logit per class (flatten first; the last layer has num_classes outputs).")
+             "per image, one logit per class (flatten first; the last layer has num_classes outputs)."
+             + flatten_note(model, 12, c, h, w))
+        check_logits_free(logits, outputs)
+        layers = list(model.modules())
         linears = [m for m in layers if isinstance(m, nn.Linear)]
         if hidden is not None:
             sizes = ", ".join(f"Linear({m.in_features}, {m.out_features})" for m in linears)
             need(any(m.out_features == hidden for m in linears), f"{case}, your model's layers are {sizes}: no "
                  f"layer has {hidden} outputs. Use the argument hidden for the size of the hidden layer.")
-        if _is_affine(model, X):
-            fake = sorted({type(m).__name__ for m in layers if isinstance(m, (nn.Dropout, nn.BatchNorm1d, nn.Identity))})
+        if is_affine(model, X):
+            fake = sorted({type(m).__name__ for m in layers
+                           if isinstance(m, (nn.Dropout, nn.BatchNorm1d, nn.Identity))})
             why = (f" ({', '.join('nn.' + n for n in fake)} {'is' if len(fake) == 1 else 'are'} no non-linearity: in "
                    "eval mode it only scales and shifts, or passes values through)") if fake else ""
             raise Incorrect("in eval mode your model is one straight linear map from pixels to logits: its Linear "
                             f"layers collapse into one{why}. Put an activation such as nn.ReLU() between them.")
-        need(not bool((logits >= 0).all()), "every logit your model gives is 0 or more: an activation after the last "
-                                            "Linear layer cuts the negative ones off. Logits must be free to take any "
-                                            "value: end with the Linear layer.")
-    active = sorted({type(m).__name__ for m in layers if not isinstance(m, _NOT_ACTIVATIONS)})
-    return (f"logits of the right shape for three image sizes and for hidden=5, no softmax, and a non-linearity "
-            f"({', '.join('nn.' + n for n in active)}) between the layers.")
+    return ("logits of the right shape for three image sizes and for hidden=5, no softmax, and a non-linearity "
+            f"between the layers ({non_linearities(model)}).")
 
 
 q2 = _ex.problem(
@@ -299,68 +266,15 @@ q2 = _ex.problem(
 )
 
 
-class _Net(nn.Module):
-    """A small network with a `backbone` (a convolution and batch norm) and a `head` (dropout, a linear layer)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.backbone = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-                                      nn.AdaptiveAvgPool2d(2), nn.Flatten())
-        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(16, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Features, then logits."""
-        return self.head(self.backbone(x))
-
-
 def _check_freeze(freeze_backbone: object, train_mode: object) -> str:
-    """Two epochs of training: the backbone's weights and batch-norm statistics stay, the head learns with dropout."""
+    """Two models frozen, then each trained for two epochs: each call works on the model it is given."""
     need(callable(freeze_backbone) and callable(train_mode), "`freeze_backbone` and `train_mode` should be functions "
                                                              "of the model.")
-    torch.manual_seed(0)
-    net = _Net()
-    bn = net.backbone[1]
-    with torch.no_grad():  # a backbone as a first task left it: statistics away from the fresh 0 and 1
-        bn.running_mean.fill_(0.5)
-        bn.running_var.fill_(2.0)
-    call(freeze_backbone, net, case="For freeze_backbone(model)")
-    trainable = [p for p in net.parameters() if p.requires_grad]
-    need(trainable, "no parameter can learn any more: freeze model.backbone only, so that model.head learns.")
-    head_frozen = not any(p.requires_grad for p in net.head.parameters())
-    need(not (head_frozen and all(p.requires_grad for p in net.backbone.parameters())),
-         "you froze model.head and left model.backbone learning: the other way round. Freeze the backbone.")
-    need(all(p.requires_grad for p in net.head.parameters()), "the head is frozen too: freeze model.backbone only.")
-    weights = [p.detach().clone() for p in net.backbone.parameters()]
-    stats = [bn.running_mean.clone(), bn.running_var.clone()]
-    head = [p.detach().clone() for p in net.head.parameters()]
-    bn_modes: list[bool] = []
-    bn.register_forward_pre_hook(lambda module, _: bn_modes.append(module.training))
-    optimizer = torch.optim.Adam(trainable, lr=0.01)
-    X, y = torch.rand(8, 1, 6, 6, generator=torch.Generator().manual_seed(1)), torch.arange(8) % 3
-    for _ in range(2):  # two epochs of one step, each started by train_mode, after an evaluation in eval mode
-        net.eval()
-        call(train_mode, net, case="For train_mode(model) at the start of an epoch")
-        need(net.head.training, "after train_mode(model) the head is in eval mode: its dropout would not drop. "
-                                "Start with model.train(), then change the backbone only.")
-        loss = nn.functional.cross_entropy(net(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    need(all(torch.equal(p, q) for p, q in zip(net.backbone.parameters(), weights)),
-         "two training steps changed the backbone's weights: they are not frozen. requires_grad_(False) on "
-         "model.backbone stops gradients (eval() alone does not).")
-    if not all(torch.equal(b, s) for b, s in zip([bn.running_mean, bn.running_var], stats)):
-        raise Incorrect("the backbone's weights stayed, but its batch norm's running mean and variance changed: in "
-                        "training mode batch norm updates its statistics from every batch, frozen or not. After "
-                        "model.train(), put model.backbone back in eval mode.")
-    need(not any(bn_modes), "the running mean and variance stayed, but the backbone's batch norm ran in training "
-                            "mode: there it normalizes each batch with that batch's own mean and variance, not its "
-                            "running statistics, so the head learns on other features than it will get in eval mode. "
-                            "After model.train(), put model.backbone in eval mode.")
-    need(any(not torch.equal(p, q) for p, q in zip(net.head.parameters(), head)),
-         "two training steps did not change the head: it should still learn.")
+    first, second = frozen_net(freeze_backbone, 0), frozen_net(freeze_backbone, 1)
+    check_trained(first, second, train_mode)
+    check_trained(second, first, train_mode)
     return ("two epochs later the backbone's weights and batch-norm statistics are unchanged, and the head learned, "
-            "its dropout in training mode.")
+            "its dropout in training mode; on two models frozen one after the other.")
 
 
 q3 = _ex.problem(
