@@ -62,7 +62,7 @@ unit: dev $(VENV7)/.installed
 	MPLBACKEND=Agg $(BIN)/python -m pytest $(XDIST) tests
 
 widgets7: $(VENV7)/.installed
-	MPLBACKEND=Agg $(VENV7)/bin/python -m pytest -p no:cacheprovider tests/test_widgets*.py tests/test_explore.py
+	MPLBACKEND=Agg $(VENV7)/bin/python -m pytest -p no:cacheprovider $(XDIST) tests/test_widgets*.py tests/test_explore.py
 
 browser: dev
 	$(BIN)/python -m pytest -m browser tests/test_browser.py
@@ -78,6 +78,8 @@ notebooks: dev
 	@MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL) $(XDIST) notebooks; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no notebooks to check yet"; rc=0; fi; exit $$rc
 
+# in this order: tests/test_notebooks_rerun.py (in unit) runs each file-writing notebook once in notebooks/, and
+# make notebooks runs it again there, finding those files, with every output compared
 test: unit widgets7 notebooks
 
 # stamp badges and setup cells, execute each notebook in a fresh kernel, store the outputs
