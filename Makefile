@@ -78,9 +78,14 @@ notebooks: dev
 	@MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL) $(XDIST) notebooks; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no notebooks to check yet"; rc=0; fi; exit $$rc
 
-# in this order: tests/test_notebooks_rerun.py (in unit) runs each file-writing notebook once in notebooks/, and
+# the two environments are installed side by side; then, in this order (even under make -j):
+# tests/test_notebooks_rerun.py (in unit) runs each file-writing notebook once in notebooks/, and
 # make notebooks runs it again there, finding those files, with every output compared
-test: unit widgets7 notebooks
+test:
+	$(MAKE) -j2 dev $(VENV7)/.installed
+	$(MAKE) unit
+	$(MAKE) widgets7
+	$(MAKE) notebooks
 
 # stamp badges and setup cells, execute each notebook in a fresh kernel, store the outputs
 execute: dev

@@ -87,10 +87,11 @@ def _times(fns: list, repeats: int) -> list[list[float]]:
     return seconds
 
 
-def measure(repeats: int = 7) -> dict[str, dict[str, float]]:
-    """For each case: diagnose's median/min/max seconds, the plain steps' median, and the report's codes."""
+def measure(repeats: int = 7, only: int | None = None) -> dict[str, dict[str, float]]:
+    """For each case (the first `only` of them, if given): diagnose's median/min/max seconds, the plain steps'
+    median, and the report's codes."""
     results = {}
-    for name, (step, model, loss_fn, optimizer, X, y) in cases().items():
+    for name, (step, model, loss_fn, optimizer, X, y) in list(cases().items())[:only]:
         args = (model, loss_fn, optimizer, X, y)
         codes = diagnose(step, *args, steps=STEPS).codes
         plain_model = copy.deepcopy(model)  # the plain runs train a copy: every diagnose starts from the same model
