@@ -62,7 +62,8 @@ SPECS = (
     FrameSpec("01_data", "line_explorer", "weight", _grid(-2, 2, 0.2, 0.7), "weight", "{:.2f}"),
     FrameSpec("02_split_and_visualize", "split_explorer", "train_fraction", _grid(0.1, 0.9, 0.05, 0.8),
               "train fraction", "{:.2f}"),
-    FrameSpec("03_build_a_model", "optimizer_explorer", "weight", _grid(-1, 2, 0.2, 0.3367), "weight", "{:.4f}"),
+    FrameSpec("03_build_a_model", "optimizer_explorer", "weight", _grid(-1, 2, 0.2, 0.3367), "weight", "{:.4f}",
+              args=lambda: {"steps": False}),  # as notebook 03 calls it: MSE only, no learning rate or steps
     FrameSpec("04_training_loop", "training_explorer", "lr", tuple(10 ** (k / 2) for k in range(-8, 3)),
               "learning rate", "{:.4g}"),
     FrameSpec("08_datasets_and_dataloaders", "minibatch_explorer", "batch_size", (), "batch size", "{}",
