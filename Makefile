@@ -34,10 +34,10 @@ $(VENV)/.course-installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# plus what the tests and benchmarks need
-$(VENV)/.dev-installed: requirements-dev.txt requirements-site.txt $(VENV)/.course-installed
+# plus what the tests and benchmarks need (requirements-dev.txt includes the course's: one pip run installs both)
+$(VENV)/.dev-installed: requirements-dev.txt requirements-site.txt requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $@
+	touch $(VENV)/.course-installed $@
 
 # a Colab-like environment (ipywidgets 7.7.1, IPython 7, ipykernel 6) for the explorers' tests
 $(VENV7)/.installed: requirements-widgets7.txt pyproject.toml
