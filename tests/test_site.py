@@ -144,16 +144,21 @@ def test_page_loads_clean_offline_and_passes_axe(browser, server, page_name):
     assert not found, f"{page_name}: axe-core found serious or critical violations:\n" + "\n".join(found)
 
 
-# 01: code, outputs, an explorer, exercise verdicts; 10: the training doctor's HTML tables
+# 01, whole: code, outputs, an explorer, exercise verdicts; 10, its tables only: the training doctor's reports (its
+# code blocks have the colours of 01's, and its 200-odd of them took axe 15 s a theme)
+CONTRAST = {"01_data.html": None, "10_testing_and_debugging.html": {"include": [["table"]]}}
+
+
 @pytest.mark.parametrize("mode", ["light", "dark"])
-@pytest.mark.parametrize("page_name", ["01_data.html", "10_testing_and_debugging.html"])
+@pytest.mark.parametrize("page_name", sorted(CONTRAST))
 def test_code_and_explorer_contrast_in_both_themes(browser, server, mode, page_name):
     page = browser.new_page()
     page.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}')")
     try:
         page.goto(f"{server}/{page_name}", wait_until="load")
         assert page.evaluate("document.documentElement.dataset.theme") == mode
-        found = _axe(page, runOnly=["color-contrast"])
+        assert CONTRAST[page_name] is None or page.locator("table").count() > 0, f"{page_name} shows no table"
+        found = _axe(page, CONTRAST[page_name], runOnly=["color-contrast"])
         page.evaluate("localStorage.clear()")  # the next test starts from the default theme again
     finally:
         page.close()
