@@ -55,3 +55,18 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("q, edit, fragment", wrong, ids=[f"{w[0]}-{w[2][:24]}" for w in wrong])
     else:
         metafunc.parametrize("q", problems_of(module))
+
+
+# The longest files first: `make unit` hands whole files to two workers in collection order, so a long file
+# collected last would leave one worker idle while the other finishes it (longest-first keeps both busy).
+LONGEST_FIRST = ["test_benchmarks.py", "test_site.py", "test_browser.py", "test_notebooks_rerun.py",
+                 "test_colab.py", "test_distributed.py"]
+
+
+def pytest_collection_modifyitems(items):
+    """Put the longest test files first, each file's tests in their own order."""
+    def rank(item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # a stable sort: the rest keep pytest's order
