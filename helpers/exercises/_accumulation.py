@@ -57,8 +57,11 @@ def run_learner(accumulated_step: object, net: nn.Module, batches: list, calls: 
     model.register_forward_pre_hook(lambda m, args: run.forwards.append(
         (all(sub.training for sub in m.modules()), len(args[0]) if args and isinstance(args[0], torch.Tensor) else 0)))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    step = optimizer.step
-    optimizer.step = lambda *a, **k: (setattr(run, "steps", run.steps + 1), step(*a, **k))[1]  # count the steps
+
+    def count_step(*_: object) -> None:
+        run.steps += 1
+
+    optimizer.register_step_post_hook(count_step)  # torch calls it after each optimizer.step()
     run.out = [call(accumulated_step, model, optimizer, loss_fn or nn.MSELoss(), batches, case=case)
                for _ in range(calls)]
     run.params = [p.detach() for p in model.parameters()]
